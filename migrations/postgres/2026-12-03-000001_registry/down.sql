@@ -1,0 +1,14 @@
+DROP TABLE estate_stats;
+DROP TABLE staff;
+DROP TABLE committee_members;
+DROP TABLE committees;
+DROP TABLE estate_managements;
+DROP TABLE property_companies;
+DROP TABLE ownerships;
+DROP TABLE owners;
+DROP TABLE houses;
+DROP TABLE buildings;
+DROP TABLE estates;
+DROP TABLE communities;
+DROP TABLE subdistricts;
+DROP TABLE districts;

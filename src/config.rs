@@ -1,0 +1,93 @@
+//! Configuration: command-line flags and environment variables, gathered into one value that is
+//! passed down (no globals).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::db::{DatabaseUrl, DbError};
+use crate::graphql::SchemaLimits;
+
+/// Settings shared by every subcommand that touches the database.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// PostgreSQL (`postgres://…`) or SQLite (`sqlite://path`); the embedded
+    /// `<data-dir>/quorum.db` when unset.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for the embedded database and generated secrets.
+    #[arg(long, env = "QUORUM_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// HS256 secret for tokens; generated once into `<data-dir>/jwt.secret` when unset.
+    #[arg(long, env = "QUORUM_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Key for the keyed hashes of identity numbers and phones; generated once into
+    /// `<data-dir>/pii.key` when unset.
+    #[arg(long, env = "QUORUM_PII_KEY", hide_env_values = true, global = true)]
+    pub pii_key: Option<String>,
+
+    /// Database connections in the pool.
+    #[arg(long, env = "QUORUM_POOL_SIZE", default_value_t = 10, global = true)]
+    pub pool_size: usize,
+}
+
+/// Settings of the HTTP server.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, global = true, env = "QUORUM_LISTEN", default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+
+    /// Refuse introspection queries (the playground then cannot show the schema).
+    #[arg(long, global = true)]
+    pub no_introspection: bool,
+
+    /// Largest query depth accepted.
+    #[arg(long, global = true, default_value_t = 16)]
+    pub max_depth: usize,
+
+    /// Largest query complexity accepted.
+    #[arg(long, global = true, default_value_t = 100_000)]
+    pub max_complexity: usize,
+}
+
+impl ServeConfig {
+    pub fn limits(&self) -> SchemaLimits {
+        SchemaLimits {
+            max_depth: self.max_depth,
+            max_complexity: self.max_complexity,
+            introspection: !self.no_introspection,
+        }
+    }
+}
+
+impl Config {
+    /// A configuration for a database URL with defaults elsewhere (tests, tools).
+    pub fn for_database(database_url: &str, data_dir: PathBuf) -> Self {
+        Self {
+            database_url: Some(database_url.to_string()),
+            data_dir,
+            jwt_secret: None,
+            pii_key: None,
+            pool_size: 10,
+        }
+    }
+
+    pub fn database(&self) -> Result<DatabaseUrl, DbError> {
+        match self.database_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => DatabaseUrl::parse(url),
+            None => Ok(DatabaseUrl::Sqlite(
+                self.data_dir.join("quorum.db").to_string_lossy().into_owned(),
+            )),
+        }
+    }
+
+    /// True when no DATABASE_URL was given, i.e. the embedded demo database is in use.
+    pub fn is_embedded_default(&self) -> bool {
+        self.database_url.as_deref().is_none_or(str::is_empty)
+    }
+}

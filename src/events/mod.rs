@@ -1,0 +1,50 @@
+//! The event bus: small events (ids only) published after a commit, in process. Subscribers
+//! recompute what they show from the database, so an event never carries stale data.
+
+use futures_util::{Stream, StreamExt};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+
+/// Something that changed, named by ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// An estate's own record (e.g. its settings) changed.
+    EstateChanged { estate_id: i64 },
+}
+
+/// The bus lives in the application state, never in a static.
+#[derive(Clone)]
+pub struct Bus {
+    tx: broadcast::Sender<Event>,
+}
+
+impl Default for Bus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Bus {
+    pub fn new() -> Self {
+        // A subscriber that falls this far behind misses events and is told so (it then
+        // recomputes from the database anyway).
+        let (tx, _) = broadcast::channel(1024);
+        Self { tx }
+    }
+
+    /// Publishes after commit; nobody listening is not an error.
+    pub fn publish(&self, event: Event) {
+        let _ = self.tx.send(event);
+    }
+
+    /// A stream that yields once per change of the estate, and once after missing events
+    /// (the subscriber refreshes from the database either way).
+    pub fn subscribe_estate(&self, estate_id: i64) -> impl Stream<Item = ()> + Send + 'static {
+        BroadcastStream::new(self.tx.subscribe()).filter_map(move |e| async move {
+            match e {
+                Ok(Event::EstateChanged { estate_id: id }) => (id == estate_id).then_some(()),
+                Err(_lagged) => Some(()),
+            }
+        })
+    }
+}

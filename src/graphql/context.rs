@@ -1,0 +1,55 @@
+//! What every resolver reads from the request context: the viewer, the database and the loaders.
+
+use async_graphql::Context;
+
+use crate::auth::Viewer;
+use crate::db::Db;
+use crate::error::{AppError, AppResult};
+use crate::events::Bus;
+use crate::registry::loaders::RegistryLoaders;
+
+/// Per-request data: built by the HTTP handler (or per WebSocket connection).
+pub struct RequestData {
+    /// `None` when the request carried no token; resolvers then answer UNAUTHENTICATED.
+    pub viewer: Option<Viewer>,
+    pub db: Db,
+    pub bus: Bus,
+    pub registry: RegistryLoaders,
+}
+
+impl RequestData {
+    pub fn new(viewer: Option<Viewer>, db: Db, bus: Bus) -> Self {
+        let registry = RegistryLoaders::new(&db);
+        Self { viewer, db, bus, registry }
+    }
+}
+
+/// Accessors for resolvers, so they stay one line each.
+pub trait ContextExt {
+    fn data_of_request(&self) -> &RequestData;
+
+    /// The authenticated viewer, or UNAUTHENTICATED.
+    fn viewer(&self) -> AppResult<&Viewer> {
+        self.data_of_request().viewer.as_ref().ok_or(AppError::Unauthenticated)
+    }
+
+    fn db(&self) -> &Db {
+        &self.data_of_request().db
+    }
+
+    fn loaders(&self) -> &RegistryLoaders {
+        &self.data_of_request().registry
+    }
+
+    fn bus(&self) -> &Bus {
+        &self.data_of_request().bus
+    }
+}
+
+impl ContextExt for Context<'_> {
+    fn data_of_request(&self) -> &RequestData {
+        // The handlers always insert RequestData; a schema executed without it is a bug in this
+        // crate, caught by every test.
+        self.data_unchecked::<RequestData>()
+    }
+}

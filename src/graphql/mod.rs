@@ -1,0 +1,109 @@
+//! Schema assembly: the merged roots, the Relay `Node` interface and the schema's limits.
+
+pub mod context;
+pub mod relay;
+pub mod scalars;
+
+use async_graphql::{Context, Interface, MergedObject, MergedSubscription, Object, Result, Schema, ID};
+
+use crate::error::AppError;
+use crate::registry::graphql::{
+    Building, Committee, Community, District, Estate, House, Owner, PropertyCompany, RegistryMutation,
+    RegistryQuery, RegistrySubscription, Subdistrict,
+};
+
+/// Any object with a global id (Relay object identification).
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "The object's global id."))]
+pub enum Node {
+    District(District),
+    Subdistrict(Subdistrict),
+    Community(Community),
+    Estate(Estate),
+    Building(Building),
+    House(House),
+    Owner(Owner),
+    PropertyCompany(PropertyCompany),
+    Committee(Committee),
+}
+
+/// Relay's `node` field.
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Any object by its global id, under the same access rules as the fields that lead to it.
+    async fn node(&self, ctx: &Context<'_>, #[graphql(desc = "A global id.")] id: ID) -> Result<Node> {
+        let (kind, number) = relay::decode_global_id(&id)?;
+        Ok(crate::registry::graphql::resolve_node(ctx, kind, number).await?)
+    }
+}
+
+/// The query root: one part per domain.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(NodeQuery, RegistryQuery);
+
+/// The mutation root: one part per domain.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(RegistryMutation);
+
+/// The subscription root: one part per domain.
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(RegistrySubscription);
+
+pub type QuorumSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// Limits that keep a single document from exhausting the server; generous enough for every
+/// playground example.
+#[derive(Debug, Clone)]
+pub struct SchemaLimits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub introspection: bool,
+}
+
+impl Default for SchemaLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: 16,
+            max_complexity: 100_000,
+            introspection: true,
+        }
+    }
+}
+
+pub fn build_schema(limits: &SchemaLimits) -> QuorumSchema {
+    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL the server serves (what `quorum export-schema` prints and schema.graphql holds).
+pub fn sdl() -> String {
+    build_schema(&SchemaLimits::default()).sdl()
+}
+
+/// Sets `extensions.code` on errors that carry none: parse and validation errors raised by the
+/// GraphQL engine itself before any resolver ran.
+pub fn code_engine_errors(errors: &mut [async_graphql::ServerError], code: &str) {
+    for e in errors {
+        let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
+        if !has_code {
+            let mut ext = e.extensions.take().unwrap_or_default();
+            ext.set("code", code);
+            e.extensions = Some(ext);
+        }
+    }
+}
+
+impl From<AppError> for async_graphql::ServerError {
+    fn from(e: AppError) -> Self {
+        let err: async_graphql::Error = e.into();
+        err.into_server_error(async_graphql::Pos::default())
+    }
+}

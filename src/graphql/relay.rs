@@ -1,0 +1,234 @@
+//! Relay global object identification and cursor connections.
+
+use async_graphql::connection::{Connection, CursorType, Edge};
+use async_graphql::{OutputType, ID};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+
+use crate::error::AppError;
+
+/// The object types that have global ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    District,
+    Subdistrict,
+    Community,
+    Estate,
+    Building,
+    House,
+    Owner,
+    PropertyCompany,
+    Committee,
+}
+
+impl NodeKind {
+    const ALL: [NodeKind; 9] = [
+        NodeKind::District,
+        NodeKind::Subdistrict,
+        NodeKind::Community,
+        NodeKind::Estate,
+        NodeKind::Building,
+        NodeKind::House,
+        NodeKind::Owner,
+        NodeKind::PropertyCompany,
+        NodeKind::Committee,
+    ];
+
+    /// The GraphQL type name, which is also the prefix inside the id.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            NodeKind::District => "District",
+            NodeKind::Subdistrict => "Subdistrict",
+            NodeKind::Community => "Community",
+            NodeKind::Estate => "Estate",
+            NodeKind::Building => "Building",
+            NodeKind::House => "House",
+            NodeKind::Owner => "Owner",
+            NodeKind::PropertyCompany => "PropertyCompany",
+            NodeKind::Committee => "Committee",
+        }
+    }
+}
+
+/// The opaque id of an object: base64 of "Type:number", as Relay servers usually do.
+pub fn global_id(kind: NodeKind, id: i64) -> ID {
+    ID(STANDARD.encode(format!("{}:{id}", kind.type_name())))
+}
+
+/// Decodes any global id.
+pub fn decode_global_id(id: &str) -> Result<(NodeKind, i64), AppError> {
+    let malformed = || AppError::bad_input(format!("{id:?} is not a valid id"));
+    let bytes = STANDARD.decode(id.trim()).map_err(|_| malformed())?;
+    let text = String::from_utf8(bytes).map_err(|_| malformed())?;
+    let (type_name, number) = text.split_once(':').ok_or_else(malformed)?;
+    let kind = NodeKind::ALL
+        .into_iter()
+        .find(|k| k.type_name() == type_name)
+        .ok_or_else(malformed)?;
+    let number = number.parse::<i64>().map_err(|_| malformed())?;
+    Ok((kind, number))
+}
+
+/// Decodes a global id that must be of `kind` (an argument typed by its documentation).
+pub fn decode_id_of(kind: NodeKind, id: &ID) -> Result<i64, AppError> {
+    match decode_global_id(id)? {
+        (k, n) if k == kind => Ok(n),
+        (other, _) => Err(AppError::bad_input(format!(
+            "expected an id of a {}, got an id of a {}",
+            kind.type_name(),
+            other.type_name()
+        ))),
+    }
+}
+
+/// An opaque cursor: base64url of the position it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor(pub String);
+
+/// A cursor the server did not issue.
+#[derive(Debug)]
+pub struct CursorError(String);
+
+impl std::fmt::Display for CursorError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} is not a valid cursor", self.0)
+    }
+}
+
+impl CursorType for Cursor {
+    type Error = CursorError;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| CursorError(s.to_string()))?;
+        String::from_utf8(bytes).map(Cursor).map_err(|_| CursorError(s.to_string()))
+    }
+
+    fn encode_cursor(&self) -> String {
+        URL_SAFE_NO_PAD.encode(&self.0)
+    }
+}
+
+impl Cursor {
+    pub fn of_id(id: i64) -> Self {
+        Cursor(id.to_string())
+    }
+}
+
+/// The largest page a client may ask for.
+pub const MAX_PAGE: i32 = 100;
+/// The page size when `first` is not given.
+pub const DEFAULT_PAGE: i32 = 20;
+
+/// A validated `first`/`after` pair.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Page {
+    pub first: usize,
+    /// The decoded `after` cursor, if any.
+    pub after: Option<String>,
+}
+
+impl Page {
+    pub fn new(first: Option<i32>, after: Option<String>) -> Result<Self, AppError> {
+        let first = first.unwrap_or(DEFAULT_PAGE);
+        if !(0..=MAX_PAGE).contains(&first) {
+            return Err(AppError::bad_input(format!(
+                "`first` must be between 0 and {MAX_PAGE} (got {first})"
+            )));
+        }
+        let after = after
+            .map(|a| Cursor::decode_cursor(&a).map(|c| c.0))
+            .transpose()
+            .map_err(|e| AppError::bad_input(e.to_string()))?;
+        Ok(Self {
+            first: first as usize,
+            after,
+        })
+    }
+
+    /// The `after` cursor read as a row id (for lists ordered by id).
+    pub fn after_id(&self) -> Result<i64, AppError> {
+        match &self.after {
+            None => Ok(i64::MIN),
+            Some(a) => a
+                .parse::<i64>()
+                .map_err(|_| AppError::bad_input("the `after` cursor does not belong to this list")),
+        }
+    }
+
+    /// Rows to fetch: one more than the page, to learn whether a next page exists.
+    pub fn fetch_limit(&self) -> i64 {
+        self.first as i64 + 1
+    }
+}
+
+/// Builds a connection from rows fetched with `fetch_limit` (one more than the page).
+pub fn connection_from_rows<R, N: OutputType>(
+    page: &Page,
+    mut rows: Vec<R>,
+    cursor_of: impl Fn(&R) -> Cursor,
+    node_of: impl Fn(R) -> N,
+) -> Connection<Cursor, N> {
+    let has_next = rows.len() > page.first;
+    rows.truncate(page.first);
+    let mut connection = Connection::new(page.after.is_some(), has_next);
+    connection.edges.extend(rows.into_iter().map(|r| {
+        let cursor = cursor_of(&r);
+        Edge::new(cursor, node_of(r))
+    }));
+    connection
+}
+
+/// Pages an id-ordered list already in memory (children of one parent, which are few).
+pub fn connection_from_slice<R: Clone, N: OutputType>(
+    page: &Page,
+    rows: &[R],
+    id_of: impl Fn(&R) -> i64,
+    node_of: impl Fn(R) -> N,
+) -> Result<Connection<Cursor, N>, AppError> {
+    let after = page.after_id()?;
+    let rest: Vec<R> = rows
+        .iter()
+        .filter(|r| id_of(r) > after)
+        .take(page.first + 1)
+        .cloned()
+        .collect();
+    Ok(connection_from_rows(page, rest, |r| Cursor::of_id(id_of(r)), node_of))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn global_ids_round_trip_and_check_their_type() {
+        let id = global_id(NodeKind::Estate, 42);
+        assert_eq!(decode_global_id(&id).unwrap(), (NodeKind::Estate, 42));
+        assert_eq!(decode_id_of(NodeKind::Estate, &id).unwrap(), 42);
+        assert!(matches!(decode_id_of(NodeKind::House, &id), Err(AppError::BadUserInput(_))));
+        assert!(decode_global_id("bm9wZQ==").is_err());
+        assert!(decode_global_id("%%%").is_err());
+        assert!(decode_global_id(&STANDARD.encode("Estate:x")).is_err());
+    }
+
+    #[test]
+    fn page_bounds() {
+        assert_eq!(Page::new(None, None).unwrap().first, 20);
+        assert_eq!(Page::new(Some(100), None).unwrap().first, 100);
+        assert!(Page::new(Some(101), None).is_err());
+        assert!(Page::new(Some(-1), None).is_err());
+        assert!(Page::new(Some(5), Some("!!".into())).is_err());
+        let c = Cursor::of_id(7).encode_cursor();
+        assert_eq!(Page::new(Some(5), Some(c)).unwrap().after_id().unwrap(), 7);
+    }
+
+    #[test]
+    fn slices_page_by_id() {
+        let rows: Vec<i64> = (1..=5).collect();
+        let page = Page::new(Some(2), Some(Cursor::of_id(2).encode_cursor())).unwrap();
+        let c = connection_from_slice(&page, &rows, |r| *r, |r| r as i32).unwrap();
+        let nodes: Vec<i32> = c.edges.iter().map(|e| e.node).collect();
+        assert_eq!(nodes, vec![3, 4]);
+        assert!(c.has_next_page);
+        assert!(c.has_previous_page);
+    }
+}

@@ -1,0 +1,85 @@
+//! Quorum: a GraphQL platform on which the owners of residential estates govern their estate.
+//!
+//! The binary is thin (`main.rs`); everything lives here so that tests run the real server on
+//! port 0 through [`serve`].
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod http;
+pub mod registry;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use auth::TokenKeys;
+use config::Config;
+use db::Db;
+use events::Bus;
+use graphql::{QuorumSchema, SchemaLimits};
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: QuorumSchema,
+    pub db: Db,
+    pub bus: Bus,
+    pub keys: TokenKeys,
+    /// Key of the keyed hashes of identity numbers and phones.
+    pub pii_key: Arc<Vec<u8>>,
+    pub metrics: Arc<http::Metrics>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error("cannot read or create the secret {path}: {source}")]
+    Secret {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("seeding the demo failed: {0}")]
+    Seed(String),
+}
+
+fn secret(from_config: Option<&str>, config: &Config, file: &str) -> Result<Vec<u8>, StartError> {
+    let path = config.data_dir.join(file);
+    auth::load_or_create_secret(from_config, &path).map_err(|source| StartError::Secret {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Connects to the database (applying migrations) and builds the application state.
+pub async fn prepare(config: &Config, limits: &SchemaLimits) -> Result<AppState, StartError> {
+    let db = Db::connect(&config.database()?, config.pool_size).await?;
+    let jwt = secret(config.jwt_secret.as_deref(), config, "jwt.secret")?;
+    let pii = secret(config.pii_key.as_deref(), config, "pii.key")?;
+    Ok(AppState {
+        schema: graphql::build_schema(limits),
+        db,
+        bus: Bus::new(),
+        keys: TokenKeys::new(&jwt),
+        pii_key: Arc::new(pii),
+        metrics: Arc::new(http::Metrics::default()),
+    })
+}
+
+/// The HTTP application.
+pub fn app(state: AppState) -> axum::Router {
+    http::router(state)
+}
+
+/// Serves on a bound listener until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}
