@@ -262,3 +262,29 @@ pub fn truncate_micros(t: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
     let nanos = t.nanosecond() / 1_000 * 1_000;
     t.with_nanosecond(nanos).unwrap_or(t)
 }
+
+/// Inserts many rows: one multi-row statement per 1,000 rows on PostgreSQL, row by row on SQLite
+/// (diesel's multi-backend connection has no batch insert, and SQLite cannot take DEFAULT in a
+/// multi-row VALUES). Use inside a transaction. Evaluates to `QueryResult<()>`.
+#[macro_export]
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        async {
+            use diesel_async::RunQueryDsl as _;
+            let rows = $rows;
+            match $conn {
+                $crate::db::DbConnection::Pg(pg) => {
+                    for chunk in rows.chunks(1000) {
+                        diesel::insert_into($table).values(chunk).execute(pg).await?;
+                    }
+                }
+                $crate::db::DbConnection::Sqlite(sqlite) => {
+                    for row in rows.iter() {
+                        diesel::insert_into($table).values(row).execute(sqlite).await?;
+                    }
+                }
+            }
+            diesel::QueryResult::Ok(())
+        }
+    };
+}

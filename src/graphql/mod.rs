@@ -6,7 +6,6 @@ pub mod scalars;
 
 use async_graphql::{Context, Interface, MergedObject, MergedSubscription, Object, Result, Schema, ID};
 
-use crate::error::AppError;
 use crate::registry::graphql::{
     Building, Committee, Community, District, Estate, House, Owner, PropertyCompany, RegistryMutation,
     RegistryQuery, RegistrySubscription, Subdistrict,
@@ -98,12 +97,5 @@ pub fn code_engine_errors(errors: &mut [async_graphql::ServerError], code: &str)
             ext.set("code", code);
             e.extensions = Some(ext);
         }
-    }
-}
-
-impl From<AppError> for async_graphql::ServerError {
-    fn from(e: AppError) -> Self {
-        let err: async_graphql::Error = e.into();
-        err.into_server_error(async_graphql::Pos::default())
     }
 }

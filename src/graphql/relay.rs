@@ -74,7 +74,7 @@ pub fn decode_id_of(kind: NodeKind, id: &ID) -> Result<i64, AppError> {
     match decode_global_id(id)? {
         (k, n) if k == kind => Ok(n),
         (other, _) => Err(AppError::bad_input(format!(
-            "expected an id of a {}, got an id of a {}",
+            "expected the id of a {}, got the id of a {}",
             kind.type_name(),
             other.type_name()
         ))),

@@ -4,6 +4,7 @@ mod metrics;
 mod playground;
 
 pub use metrics::Metrics;
+pub use playground::EXAMPLES;
 
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Data, Request, Response as GqlResponse, ServerError};
@@ -49,7 +50,10 @@ async fn viewer_from(state: &AppState, authorization: Option<&str>) -> Result<Op
 fn error_response(status: StatusCode, error: AppError, state: &AppState) -> Response {
     state.metrics.count_error(error.code());
     let err: async_graphql::Error = error.into();
-    let body = GqlResponse::from_errors(vec![err.into_server_error(async_graphql::Pos::default())]);
+    // A request-level error has no position in the document.
+    let mut server_error = ServerError::new(err.message, None);
+    server_error.extensions = err.extensions;
+    let body = GqlResponse::from_errors(vec![server_error]);
     json_response(status, &body)
 }
 

@@ -223,7 +223,7 @@ async fn write_demo(c: &mut DbConnection, pii_key: &[u8]) -> Result<(), AppError
             households: 842,
             shops: 0,
             parking: 0,
-            verified_permille: 872,
+            verified_permille: 905,
             developer_held_permille: 8,
             committee: Some(("LC-FSL-2024-007", date(2024, 3, 1), 5)),
             year: 2015,
@@ -467,13 +467,8 @@ fn new_house(
     }
 }
 
-/// Row by row: diesel's multi-backend connection has no batch insert (SQLite cannot take
-/// DEFAULT in a multi-row VALUES); inside one transaction this is still quick.
 async fn insert_houses(c: &mut DbConnection, rows: &[NewHouse]) -> Result<(), AppError> {
-    for row in rows {
-        diesel::insert_into(houses::table).values(row).execute(c).await?;
-    }
-    Ok(())
+    Ok(crate::insert_all!(c, houses::table, rows).await?)
 }
 
 fn person_name(rng: &mut Rng) -> String {
@@ -541,9 +536,7 @@ async fn write_owners(
             holdings.push((house.id, people.len() - 1));
         }
     }
-    for person in &people {
-        diesel::insert_into(owners::table).values(person).execute(c).await?;
-    }
+    crate::insert_all!(&mut *c, owners::table, &people).await?;
     let ids: Vec<i64> = owners::table
         .filter(owners::id.gt(first_new))
         .order(owners::id)
@@ -562,22 +555,17 @@ async fn write_owners(
             rows.push(NewOwnership { house_id: first.id, owner_id: previous_owner, since: at(plan.year, 6, 1), until: Some(since) });
         }
     }
-    for row in &rows {
-        diesel::insert_into(ownerships::table).values(row).execute(c).await?;
-    }
-    let committee_candidates: Vec<i64> = people
+    crate::insert_all!(&mut *c, ownerships::table, &rows).await?;
+    // The demo owner (the first person of the demo estate) stays an ordinary owner, so the
+    // demo chair comes first.
+    Ok(people
         .iter()
         .zip(&ids)
+        .skip(usize::from(is_demo_estate))
         .filter(|(p, _)| p.verification_status == "VERIFIED")
         .map(|(_, id)| *id)
-        .take(if is_demo_estate { 7 } else { 7 })
-        .collect();
-    let mut candidates = committee_candidates;
-    if is_demo_estate && candidates.len() > 1 {
-        // The demo chair sits first.
-        candidates.swap(0, 1);
-    }
-    Ok(candidates)
+        .take(8)
+        .collect())
 }
 
 /// A synthetic register for tests and benchmarks: `estates` estates of `buildings` buildings of
