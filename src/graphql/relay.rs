@@ -1,7 +1,6 @@
 //! Relay global object identification and cursor connections.
 
-use async_graphql::connection::{Connection, CursorType, Edge};
-use async_graphql::{OutputType, ID};
+use async_graphql::{SimpleObject, ID};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 
@@ -85,30 +84,18 @@ pub fn decode_id_of(kind: NodeKind, id: &ID) -> Result<i64, AppError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor(pub String);
 
-/// A cursor the server did not issue.
-#[derive(Debug)]
-pub struct CursorError(String);
-
-impl std::fmt::Display for CursorError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?} is not a valid cursor", self.0)
-    }
-}
-
-impl CursorType for Cursor {
-    type Error = CursorError;
-
-    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
-        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| CursorError(s.to_string()))?;
-        String::from_utf8(bytes).map(Cursor).map_err(|_| CursorError(s.to_string()))
+impl Cursor {
+    /// Reads a cursor the server issued; anything else is the client's mistake.
+    pub fn decode(s: &str) -> Result<Self, AppError> {
+        let invalid = || AppError::bad_input(format!("{s:?} is not a valid cursor"));
+        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| invalid())?;
+        String::from_utf8(bytes).map(Cursor).map_err(|_| invalid())
     }
 
-    fn encode_cursor(&self) -> String {
+    pub fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(&self.0)
     }
-}
 
-impl Cursor {
     pub fn of_id(id: i64) -> Self {
         Cursor(id.to_string())
     }
@@ -135,10 +122,7 @@ impl Page {
                 "`first` must be between 0 and {MAX_PAGE} (got {first})"
             )));
         }
-        let after = after
-            .map(|a| Cursor::decode_cursor(&a).map(|c| c.0))
-            .transpose()
-            .map_err(|e| AppError::bad_input(e.to_string()))?;
+        let after = after.map(|a| Cursor::decode(&a).map(|c| c.0)).transpose()?;
         Ok(Self {
             first: first as usize,
             after,
@@ -161,30 +145,91 @@ impl Page {
     }
 }
 
+/// Where a page stands in its list.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PageInfo {
+    /// True when the page was asked for with an `after` cursor.
+    pub has_previous_page: bool,
+    /// True when more items follow this page.
+    pub has_next_page: bool,
+    /// The cursor of the first item of the page.
+    pub start_cursor: Option<String>,
+    /// The cursor of the last item; pass it as `after` for the next page.
+    pub end_cursor: Option<String>,
+}
+
+/// A page of items with their cursors, before it becomes a domain's connection type.
+#[derive(Debug)]
+pub struct Paged<N> {
+    pub edges: Vec<(String, N)>,
+    pub page_info: PageInfo,
+}
+
+/// Declares a Relay connection type and its edge type for one node type. Generic connection
+/// types cannot carry descriptions in async-graphql, and every type of the schema has one.
+#[macro_export]
+macro_rules! connection_type {
+    ($connection:ident, $edge:ident, $node:ty, $items:literal) => {
+        #[doc = concat!("One page of ", $items, " (a Relay cursor connection): at most 100 items, with what is needed to ask for the next page.")]
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $connection {
+            /// The items of this page, each with its cursor.
+            pub edges: Vec<$edge>,
+            /// Where this page stands in the list.
+            pub page_info: $crate::graphql::relay::PageInfo,
+        }
+
+        #[doc = concat!("One of ", $items, ", with its cursor.")]
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $edge {
+            /// The item.
+            pub node: $node,
+            /// The item's position in the list, for `after`.
+            pub cursor: String,
+        }
+
+        impl From<$crate::graphql::relay::Paged<$node>> for $connection {
+            fn from(p: $crate::graphql::relay::Paged<$node>) -> Self {
+                Self {
+                    edges: p.edges.into_iter().map(|(cursor, node)| $edge { node, cursor }).collect(),
+                    page_info: p.page_info,
+                }
+            }
+        }
+    };
+}
+
 /// Builds a connection from rows fetched with `fetch_limit` (one more than the page).
-pub fn connection_from_rows<R, N: OutputType>(
+pub fn connection_from_rows<R, N, C: From<Paged<N>>>(
     page: &Page,
     mut rows: Vec<R>,
     cursor_of: impl Fn(&R) -> Cursor,
     node_of: impl Fn(R) -> N,
-) -> Connection<Cursor, N> {
+) -> C {
     let has_next = rows.len() > page.first;
     rows.truncate(page.first);
-    let mut connection = Connection::new(page.after.is_some(), has_next);
-    connection.edges.extend(rows.into_iter().map(|r| {
-        let cursor = cursor_of(&r);
-        Edge::new(cursor, node_of(r))
-    }));
-    connection
+    let edges: Vec<(String, N)> = rows
+        .into_iter()
+        .map(|r| (cursor_of(&r).encode(), node_of(r)))
+        .collect();
+    C::from(Paged {
+        page_info: PageInfo {
+            has_previous_page: page.after.is_some(),
+            has_next_page: has_next,
+            start_cursor: edges.first().map(|e| e.0.clone()),
+            end_cursor: edges.last().map(|e| e.0.clone()),
+        },
+        edges,
+    })
 }
 
 /// Pages an id-ordered list already in memory (children of one parent, which are few).
-pub fn connection_from_slice<R: Clone, N: OutputType>(
+pub fn connection_from_slice<R: Clone, N, C: From<Paged<N>>>(
     page: &Page,
     rows: &[R],
     id_of: impl Fn(&R) -> i64,
     node_of: impl Fn(R) -> N,
-) -> Result<Connection<Cursor, N>, AppError> {
+) -> Result<C, AppError> {
     let after = page.after_id()?;
     let rest: Vec<R> = rows
         .iter()
@@ -217,18 +262,18 @@ mod tests {
         assert!(Page::new(Some(101), None).is_err());
         assert!(Page::new(Some(-1), None).is_err());
         assert!(Page::new(Some(5), Some("!!".into())).is_err());
-        let c = Cursor::of_id(7).encode_cursor();
+        let c = Cursor::of_id(7).encode();
         assert_eq!(Page::new(Some(5), Some(c)).unwrap().after_id().unwrap(), 7);
     }
 
     #[test]
     fn slices_page_by_id() {
         let rows: Vec<i64> = (1..=5).collect();
-        let page = Page::new(Some(2), Some(Cursor::of_id(2).encode_cursor())).unwrap();
-        let c = connection_from_slice(&page, &rows, |r| *r, |r| r as i32).unwrap();
-        let nodes: Vec<i32> = c.edges.iter().map(|e| e.node).collect();
+        let page = Page::new(Some(2), Some(Cursor::of_id(2).encode())).unwrap();
+        let c: Paged<i32> = connection_from_slice(&page, &rows, |r| *r, |r| r as i32).unwrap();
+        let nodes: Vec<i32> = c.edges.iter().map(|e| e.1).collect();
         assert_eq!(nodes, vec![3, 4]);
-        assert!(c.has_next_page);
-        assert!(c.has_previous_page);
+        assert!(c.page_info.has_next_page);
+        assert!(c.page_info.has_previous_page);
     }
 }

@@ -10,11 +10,14 @@ use async_graphql::parser::types::OperationType;
 use async_graphql::{Data, Request, Response as GqlResponse, ServerError};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{RawQuery, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
 
 use crate::auth::{bearer, resolve_viewer, Viewer};
 use crate::error::AppError;
@@ -178,31 +181,64 @@ async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery
     execute(&state, &headers, request).await
 }
 
+/// How long a new WebSocket may take to send `connection_init`.
+const INIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// graphql-transport-ws. Browsers cannot set headers on a WebSocket, so the token travels in
 /// `connection_init`'s payload: `{"authorization": "Bearer …"}`.
+///
+/// The init message is read and checked here, before async-graphql sees the socket, because
+/// async-graphql closes a refused init with 1002 where the protocol says 4403 (and a missing
+/// init with 3008 where it says 4408). The accepted init is then replayed to it.
 async fn graphql_ws(State(state): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
-    let schema = state.schema.clone();
     upgrade
         .protocols(["graphql-transport-ws"])
         .on_upgrade(move |socket| async move {
             state.metrics.ws_opened();
-            let init_state = state.clone();
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let authorization = payload
-                        .get("authorization")
-                        .or_else(|| payload.get("Authorization"))
-                        .and_then(|v| v.as_str());
-                    let viewer = match authorization {
-                        None => return Err(AppError::Unauthenticated.into()),
-                        Some(a) => viewer_from(&init_state, Some(a)).await?,
-                    };
-                    let mut data = Data::default();
-                    data.insert(RequestData::new(viewer, init_state.db.clone(), init_state.bus.clone()));
-                    Ok(data)
-                })
-                .serve()
-                .await;
+            serve_socket(&state, socket, protocol).await;
             state.metrics.ws_closed();
         })
+}
+
+async fn close_with(sink: &mut SplitSink<WebSocket, Message>, code: u16, reason: &str) {
+    let frame = CloseFrame { code, reason: reason.to_string().into() };
+    let _ = sink.send(Message::Close(Some(frame))).await;
+}
+
+async fn serve_socket(state: &AppState, socket: WebSocket, protocol: GraphQLProtocol) {
+    let (mut sink, mut stream) = socket.split();
+    let init = match tokio::time::timeout(INIT_TIMEOUT, stream.next()).await {
+        Err(_) => return close_with(&mut sink, 4408, "Connection initialisation timeout").await,
+        Ok(None | Some(Err(_))) => return,
+        Ok(Some(Ok(message))) => message,
+    };
+    let Message::Text(text) = &init else {
+        return close_with(&mut sink, 4400, "expected connection_init").await;
+    };
+    let parsed: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    if parsed["type"] != "connection_init" {
+        return close_with(&mut sink, 4400, "expected connection_init").await;
+    }
+    let authorization = parsed["payload"]
+        .get("authorization")
+        .or_else(|| parsed["payload"].get("Authorization"))
+        .and_then(|v| v.as_str());
+    let viewer = match authorization {
+        None => Err(AppError::Unauthenticated),
+        Some(a) => viewer_from(state, Some(a)).await,
+    };
+    let viewer = match viewer {
+        Ok(v) => v,
+        Err(e) => return close_with(&mut sink, 4403, &e.message()).await,
+    };
+    let request_data = RequestData::new(viewer, state.db.clone(), state.bus.clone());
+    let replayed = futures_util::stream::once(async move { Ok(init) }).chain(stream);
+    GraphQLWebSocket::new_with_pair(sink, replayed, state.schema.clone(), protocol)
+        .on_connection_init(move |_payload| async move {
+            let mut data = Data::default();
+            data.insert(request_data);
+            Ok(data)
+        })
+        .serve()
+        .await;
 }

@@ -1,7 +1,6 @@
 //! GraphQL types and resolvers of the register. Every object here is built only after the
 //! viewer was found allowed to read it; relations resolve through the request's loaders.
 
-use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -43,6 +42,16 @@ pub fn owner_for(viewer: &Viewer, row: OwnerRow) -> AppResult<Owner> {
     }
     Ok(Owner(row))
 }
+
+crate::connection_type!(DistrictConnection, DistrictEdge, District, "districts");
+crate::connection_type!(SubdistrictConnection, SubdistrictEdge, Subdistrict, "subdistricts");
+crate::connection_type!(CommunityConnection, CommunityEdge, Community, "communities");
+crate::connection_type!(EstateConnection, EstateEdge, Estate, "estates");
+crate::connection_type!(BuildingConnection, BuildingEdge, Building, "buildings");
+crate::connection_type!(HouseConnection, HouseEdge, House, "houses");
+crate::connection_type!(OwnerConnection, OwnerEdge, Owner, "owners");
+crate::connection_type!(PropertyCompanyConnection, PropertyCompanyEdge, PropertyCompany, "property companies");
+crate::connection_type!(CommitteeMemberConnection, CommitteeMemberEdge, CommitteeMember, "committee members");
 
 // ---------------------------------------------------------------------------------------------
 // Enums
@@ -162,6 +171,7 @@ impl NonVoterRule {
 /// A district (区) of the city.
 pub struct District(pub DistrictRow);
 
+/// A district (区) of the city.
 #[Object]
 impl District {
     /// The district's global id.
@@ -180,7 +190,7 @@ impl District {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
-    ) -> Result<Connection<Cursor, Subdistrict>> {
+    ) -> Result<SubdistrictConnection> {
         ctx.viewer()?;
         let page = Page::new(first, after)?;
         let rows = ctx.loaders().subdistricts_of.load_one(self.0.id).await?.unwrap_or_default();
@@ -191,6 +201,7 @@ impl District {
 /// A subdistrict (街道), whose office approves ballots.
 pub struct Subdistrict(pub SubdistrictRow);
 
+/// A subdistrict (街道), whose office approves ballots.
 #[Object]
 impl Subdistrict {
     /// The subdistrict's global id.
@@ -214,7 +225,7 @@ impl Subdistrict {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
-    ) -> Result<Connection<Cursor, Community>> {
+    ) -> Result<CommunityConnection> {
         ctx.viewer()?;
         let page = Page::new(first, after)?;
         let rows = ctx.loaders().communities_of.load_one(self.0.id).await?.unwrap_or_default();
@@ -225,6 +236,7 @@ impl Subdistrict {
 /// A community (社区) with its residents' committee (居委会).
 pub struct Community(pub CommunityRow);
 
+/// A community (社区) with its residents' committee (居委会).
 #[Object]
 impl Community {
     /// The community's global id.
@@ -248,7 +260,7 @@ impl Community {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
-    ) -> Result<Connection<Cursor, Estate>> {
+    ) -> Result<EstateConnection> {
         let viewer = ctx.viewer()?;
         let page = Page::new(first, after)?;
         let rows: Vec<EstateRow> = ctx
@@ -306,6 +318,7 @@ pub struct HouseFilter {
     pub usage: Option<HouseUsage>,
 }
 
+/// An estate (小区): the unit of self-governance.
 #[Object]
 impl Estate {
     /// The estate's global id.
@@ -358,7 +371,7 @@ impl Estate {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
-    ) -> Result<Connection<Cursor, Building>> {
+    ) -> Result<BuildingConnection> {
         let page = Page::new(first, after)?;
         let rows = ctx.loaders().buildings_of.load_one(self.0.id).await?.unwrap_or_default();
         Ok(connection_from_slice(&page, &rows, |r| r.id, Building)?)
@@ -371,7 +384,7 @@ impl Estate {
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
         #[graphql(desc = "Restrict to a building or a usage.")] filter: Option<HouseFilter>,
-    ) -> Result<Connection<Cursor, House>> {
+    ) -> Result<HouseConnection> {
         let page = Page::new(first, after)?;
         let filter = filter.unwrap_or_default();
         let key = HousePageKey {
@@ -457,6 +470,7 @@ impl RegisterStats {
 /// A building (楼栋) of an estate.
 pub struct Building(pub BuildingRow);
 
+/// A building (楼栋) of an estate.
 #[Object]
 impl Building {
     /// The building's global id.
@@ -486,7 +500,7 @@ impl Building {
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
         #[graphql(desc = "Only houses of this usage.")] usage: Option<HouseUsage>,
-    ) -> Result<Connection<Cursor, House>> {
+    ) -> Result<HouseConnection> {
         let page = Page::new(first, after)?;
         let rows: Vec<HouseRow> = ctx
             .loaders()
@@ -504,6 +518,7 @@ impl Building {
 /// A house: one exclusive part (专有部分) — a dwelling, shop or parking space.
 pub struct House(pub HouseRow);
 
+/// A house: one exclusive part (专有部分) — a dwelling, shop or parking space.
 #[Object]
 impl House {
     /// The house's global id.
@@ -593,7 +608,7 @@ impl House {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
-    ) -> Result<Connection<Cursor, Owner>> {
+    ) -> Result<OwnerConnection> {
         let viewer = ctx.viewer()?;
         if !viewer.may_see_personal_data() {
             return Err(AppError::forbidden("analysts see figures, not owners").into());
@@ -611,6 +626,8 @@ impl House {
 /// the server; the name is masked ("张*明") for everyone but the owner and city administrators.
 pub struct Owner(pub OwnerRow);
 
+/// An owner (业主). Identity numbers and phones are kept only as keyed hashes and never leave
+/// the server; the name is masked ("张*明") for everyone but the owner and city administrators.
 #[Object]
 impl Owner {
     /// The owner's global id.
@@ -657,7 +674,7 @@ impl Owner {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
-    ) -> Result<Connection<Cursor, House>> {
+    ) -> Result<HouseConnection> {
         let viewer = ctx.viewer()?;
         let page = Page::new(first, after)?;
         let houses = ctx.loaders().houses_of_owner.load_one(self.0.id).await?.unwrap_or_default();
@@ -692,6 +709,7 @@ pub async fn owner_visible(ctx: &Context<'_>, owner_id: i64) -> AppResult<bool> 
 /// A property service company (物业服务企业).
 pub struct PropertyCompany(pub CompanyRow);
 
+/// A property service company (物业服务企业).
 #[Object]
 impl PropertyCompany {
     /// The company's global id.
@@ -715,7 +733,7 @@ impl PropertyCompany {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
-    ) -> Result<Connection<Cursor, Estate>> {
+    ) -> Result<EstateConnection> {
         let viewer = ctx.viewer()?;
         let page = Page::new(first, after)?;
         let rows: Vec<EstateRow> = ctx
@@ -734,6 +752,7 @@ impl PropertyCompany {
 /// An owners' committee (业主委员会) for one term.
 pub struct Committee(pub CommitteeRow);
 
+/// An owners' committee (业主委员会) for one term.
 #[Object]
 impl Committee {
     /// The committee's global id.
@@ -767,7 +786,7 @@ impl Committee {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
-    ) -> Result<Connection<Cursor, CommitteeMember>> {
+    ) -> Result<CommitteeMemberConnection> {
         let page = Page::new(first, after)?;
         let rows = ctx.loaders().members_of.load_one(self.0.id).await?.unwrap_or_default();
         Ok(connection_from_slice(&page, &rows, |r| r.id, CommitteeMember)?)
@@ -777,6 +796,7 @@ impl Committee {
 /// A seat on an owners' committee.
 pub struct CommitteeMember(pub CommitteeMemberRow);
 
+/// A seat on an owners' committee.
 #[Object]
 impl CommitteeMember {
     /// The member's position.
@@ -903,7 +923,7 @@ impl RegistryQuery {
         #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
         #[graphql(desc = "Which estates to list.")] filter: Option<EstateListFilter>,
         #[graphql(desc = "Sort order (by name by default).")] order_by: Option<EstateOrder>,
-    ) -> Result<Connection<Cursor, Estate>> {
+    ) -> Result<EstateConnection> {
         let viewer = ctx.viewer()?;
         let page = Page::new(first, after)?;
         let filter = filter.unwrap_or_default();
@@ -951,7 +971,7 @@ impl RegistryQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
-    ) -> Result<Connection<Cursor, District>> {
+    ) -> Result<DistrictConnection> {
         ctx.viewer()?;
         let page = Page::new(first, after)?;
         let mut conn = ctx.db().conn().await.map_err(AppError::from)?;
@@ -965,7 +985,7 @@ impl RegistryQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
-    ) -> Result<Connection<Cursor, PropertyCompany>> {
+    ) -> Result<PropertyCompanyConnection> {
         ctx.viewer()?;
         let page = Page::new(first, after)?;
         let mut conn = ctx.db().conn().await.map_err(AppError::from)?;
