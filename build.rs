@@ -15,9 +15,15 @@ fn main() {
     for path in entries {
         println!("cargo:rerun-if-changed={}", path.display());
         let name = path.file_stem().unwrap_or_default().to_string_lossy();
-        writeln!(out, "    ({name:?}, include_str!({:?})),", path.display().to_string()).ok();
+        writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .ok();
     }
     out.push(']');
-    let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap_or_default()).join("examples.rs");
+    let dest =
+        std::path::Path::new(&std::env::var("OUT_DIR").unwrap_or_default()).join("examples.rs");
     std::fs::write(dest, out).unwrap_or_else(|e| panic!("cannot write examples.rs: {e}"));
 }

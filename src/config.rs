@@ -39,7 +39,12 @@ pub struct Config {
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
     /// Address to listen on.
-    #[arg(long, global = true, env = "QUORUM_LISTEN", default_value = "127.0.0.1:8000")]
+    #[arg(
+        long,
+        global = true,
+        env = "QUORUM_LISTEN",
+        default_value = "127.0.0.1:8000"
+    )]
     pub listen: SocketAddr,
 
     /// Refuse introspection queries (the playground then cannot show the schema).
@@ -81,7 +86,10 @@ impl Config {
         match self.database_url.as_deref().filter(|u| !u.is_empty()) {
             Some(url) => DatabaseUrl::parse(url),
             None => Ok(DatabaseUrl::Sqlite(
-                self.data_dir.join("quorum.db").to_string_lossy().into_owned(),
+                self.data_dir
+                    .join("quorum.db")
+                    .to_string_lossy()
+                    .into_owned(),
             )),
         }
     }

@@ -9,7 +9,11 @@ use quorum::graphql::SchemaLimits;
 use quorum::registry::seed;
 
 #[derive(Parser)]
-#[command(name = "quorum", version, about = "Quorum: estate self-governance over GraphQL")]
+#[command(
+    name = "quorum",
+    version,
+    about = "Quorum: estate self-governance over GraphQL"
+)]
 struct Cli {
     #[command(flatten)]
     config: Config,
@@ -74,11 +78,17 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Some(Command::Migrate) => {
             let url = config.database().map_err(|e| e.to_string())?;
-            let n = quorum::db::run_migrations(&url).await.map_err(|e| e.to_string())?;
+            let n = quorum::db::run_migrations(&url)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("applied {n} migration(s)");
             Ok(())
         }
-        Some(Command::Token { role, subject, ttl_hours }) => {
+        Some(Command::Token {
+            role,
+            subject,
+            ttl_hours,
+        }) => {
             let role = Role::parse(&role).ok_or_else(|| {
                 format!(
                     "unknown role {role:?}; one of {}",
@@ -88,15 +98,24 @@ async fn run(cli: Cli) -> Result<(), String> {
             if ttl_hours <= 0 {
                 return Err("--ttl-hours must be positive".into());
             }
-            let state = quorum::prepare(&config, &SchemaLimits::default()).await.map_err(|e| e.to_string())?;
-            println!("{}", state.keys.issue(role, subject, chrono::Duration::hours(ttl_hours)));
+            let state = quorum::prepare(&config, &SchemaLimits::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{}",
+                state
+                    .keys
+                    .issue(role, subject, chrono::Duration::hours(ttl_hours))
+            );
             Ok(())
         }
         Some(Command::Seed { demo }) => {
             if !demo {
                 return Err("say `quorum seed --demo`: the demo is the only seed".into());
             }
-            let state = quorum::prepare(&config, &SchemaLimits::default()).await.map_err(|e| e.to_string())?;
+            let state = quorum::prepare(&config, &SchemaLimits::default())
+                .await
+                .map_err(|e| e.to_string())?;
             seed::seed_demo(&state.db, &state.pii_key)
                 .await
                 .map_err(|e| e.message())?;
@@ -108,10 +127,14 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn serve_until_signal(config: Config, serve: ServeConfig) -> Result<(), String> {
-    let state = quorum::prepare(&config, &serve.limits()).await.map_err(|e| e.to_string())?;
+    let state = quorum::prepare(&config, &serve.limits())
+        .await
+        .map_err(|e| e.to_string())?;
     if config.is_embedded_default() && seed::is_empty(&state.db).await.map_err(|e| e.message())? {
         tracing::info!("empty embedded database: writing the demo register");
-        seed::seed_demo(&state.db, &state.pii_key).await.map_err(|e| e.message())?;
+        seed::seed_demo(&state.db, &state.pii_key)
+            .await
+            .map_err(|e| e.message())?;
     }
     let listener = tokio::net::TcpListener::bind(serve.listen)
         .await
@@ -133,9 +156,21 @@ async fn print_banner(keys: &TokenKeys, db: &quorum::db::Db, addr: std::net::Soc
         println!("Demo tokens (valid 24 h; paste one into the playground's token box):");
         for (label, role, subject) in [
             ("owner (逸景公馆)", Role::Owner, ids.owner),
-            ("committee member (逸景公馆 chair)", Role::CommitteeMember, ids.committee_member),
-            ("property manager", Role::PropertyManager, ids.property_manager),
-            ("subdistrict officer (浮山路街道)", Role::SubdistrictOfficer, ids.subdistrict_officer),
+            (
+                "committee member (逸景公馆 chair)",
+                Role::CommitteeMember,
+                ids.committee_member,
+            ),
+            (
+                "property manager",
+                Role::PropertyManager,
+                ids.property_manager,
+            ),
+            (
+                "subdistrict officer (浮山路街道)",
+                Role::SubdistrictOfficer,
+                ids.subdistrict_officer,
+            ),
             ("analyst", Role::Analyst, ids.analyst),
             ("city admin", Role::CityAdmin, ids.city_admin),
         ] {

@@ -7,13 +7,20 @@ use quorum::auth::{Role, TokenKeys};
 use serde_json::{json, Value};
 
 fn code(body: &Value) -> String {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default().to_string()
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn estate_names(data: &Value) -> Vec<String> {
     let mut names: Vec<String> = data["estates"]["edges"]
         .as_array()
-        .map(|a| a.iter().map(|e| e["node"]["name"].as_str().unwrap_or_default().to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|e| e["node"]["name"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
         .unwrap_or_default();
     names.sort();
     names
@@ -30,23 +37,54 @@ async fn tokens_are_checked() {
         assert!(b["data"].is_null() || b["data"]["estates"].is_null());
         let b = server.gql(Some("not-a-jwt"), ESTATES, json!({})).await;
         assert_eq!(code(&b), "UNAUTHENTICATED", "{b}");
-        let forged = TokenKeys::new(b"another secret").issue(Role::CityAdmin, server.demo().city_admin, chrono::Duration::hours(1));
+        let forged = TokenKeys::new(b"another secret").issue(
+            Role::CityAdmin,
+            server.demo().city_admin,
+            chrono::Duration::hours(1),
+        );
         let b = server.gql(Some(&forged), ESTATES, json!({})).await;
         assert_eq!(code(&b), "UNAUTHENTICATED", "{b}");
-        let expired = server.state.keys.issue(Role::CityAdmin, server.demo().city_admin, chrono::Duration::seconds(-5));
+        let expired = server.state.keys.issue(
+            Role::CityAdmin,
+            server.demo().city_admin,
+            chrono::Duration::seconds(-5),
+        );
         let b = server.gql(Some(&expired), ESTATES, json!({})).await;
         assert_eq!(code(&b), "UNAUTHENTICATED", "{b}");
-        assert!(b["errors"][0]["message"].as_str().unwrap_or_default().contains("expired"));
+        assert!(b["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("expired"));
         // A token for a subject that does not hold the role.
-        let b = server.gql(Some(&server.token(Role::CityAdmin, server.demo().analyst)), ESTATES, json!({})).await;
+        let b = server
+            .gql(
+                Some(&server.token(Role::CityAdmin, server.demo().analyst)),
+                ESTATES,
+                json!({}),
+            )
+            .await;
         assert_eq!(code(&b), "UNAUTHENTICATED", "{b}");
-        let b = server.gql(Some(&server.token(Role::Owner, 9_999_999)), ESTATES, json!({})).await;
+        let b = server
+            .gql(
+                Some(&server.token(Role::Owner, 9_999_999)),
+                ESTATES,
+                json!({}),
+            )
+            .await;
         assert_eq!(code(&b), "UNAUTHENTICATED", "{b}");
         // An owner who sits on no committee cannot use a committee token.
-        let b = server.gql(Some(&server.token(Role::CommitteeMember, server.demo().owner)), ESTATES, json!({})).await;
+        let b = server
+            .gql(
+                Some(&server.token(Role::CommitteeMember, server.demo().owner)),
+                ESTATES,
+                json!({}),
+            )
+            .await;
         assert_eq!(code(&b), "UNAUTHENTICATED", "{b}");
         // Introspection needs no token (the playground loads the schema before one is pasted).
-        let b = server.gql(None, "{ __schema { queryType { name } } }", json!({})).await;
+        let b = server
+            .gql(None, "{ __schema { queryType { name } } }", json!({}))
+            .await;
         assert_eq!(b["data"]["__schema"]["queryType"]["name"], "QueryRoot");
         server.stop().await;
     }
@@ -69,7 +107,9 @@ async fn each_role_sees_its_scope() {
             (Role::Analyst, all.to_vec()),
         ];
         for (role, expected) in cases {
-            let data = server.data(&server.demo_token(role), ESTATES, json!({})).await;
+            let data = server
+                .data(&server.demo_token(role), ESTATES, json!({}))
+                .await;
             let mut expected: Vec<String> = expected.into_iter().map(String::from).collect();
             expected.sort();
             assert_eq!(estate_names(&data), expected, "[{backend:?}] {role:?}");
@@ -85,18 +125,45 @@ async fn each_role_sees_its_scope() {
         let owner = &house["owners"]["edges"][0]["node"]["id"];
         let owner_token = server.demo_token(Role::Owner);
         for id in [&other["id"], &building["id"], &house["id"], owner] {
-            let b = server.gql(Some(&owner_token), "query($id: ID!) { node(id: $id) { id } }", json!({"id": id})).await;
+            let b = server
+                .gql(
+                    Some(&owner_token),
+                    "query($id: ID!) { node(id: $id) { id } }",
+                    json!({"id": id}),
+                )
+                .await;
             assert_eq!(code(&b), "FORBIDDEN", "[{backend:?}] {id}: {b}");
             assert!(b["data"].is_null() || b["data"]["node"].is_null());
         }
-        let b = server.gql(Some(&owner_token), "query($id: ID!) { estate(id: $id) { name } }", json!({"id": other["id"]})).await;
+        let b = server
+            .gql(
+                Some(&owner_token),
+                "query($id: ID!) { estate(id: $id) { name } }",
+                json!({"id": other["id"]}),
+            )
+            .await;
         assert_eq!(code(&b), "FORBIDDEN");
         // City statistics are for city administrators and analysts.
-        let b = server.gql(Some(&owner_token), "{ cityStats { total { estates } } }", json!({})).await;
+        let b = server
+            .gql(
+                Some(&owner_token),
+                "{ cityStats { total { estates } } }",
+                json!({}),
+            )
+            .await;
         assert_eq!(code(&b), "FORBIDDEN");
-        let d = server.data(&server.demo_token(Role::Analyst), "{ cityStats { total { estates households } } }", json!({})).await;
+        let d = server
+            .data(
+                &server.demo_token(Role::Analyst),
+                "{ cityStats { total { estates households } } }",
+                json!({}),
+            )
+            .await;
         assert_eq!(d["cityStats"]["total"]["estates"], "4");
-        assert_eq!(d["cityStats"]["total"]["households"], (842 + 312 + 2900 + 96).to_string());
+        assert_eq!(
+            d["cityStats"]["total"]["households"],
+            (842 + 312 + 2900 + 96).to_string()
+        );
         server.stop().await;
     }
 }
@@ -107,26 +174,49 @@ async fn personal_data_never_leaves_unmasked() {
         let server = TestServer::start(backend, Seed::Demo).await;
         let q = r#"{ estates(filter: {nameContains: "逸景"}) { edges { node { buildings(first: 1) { edges { node {
                     houses(first: 2) { edges { node { certificateNumber owners { edges { node { id displayName } } } } } } } } } } } } }"#;
-        let houses = |d: &Value| d["estates"]["edges"][0]["node"]["buildings"]["edges"][0]["node"]["houses"]["edges"].clone();
+        let houses = |d: &Value| {
+            d["estates"]["edges"][0]["node"]["buildings"]["edges"][0]["node"]["houses"]["edges"]
+                .clone()
+        };
         // The owner sees their own name and certificate, and others' names masked, never their certificates.
-        let d = server.data(&server.demo_token(Role::Owner), q, json!({})).await;
+        let d = server
+            .data(&server.demo_token(Role::Owner), q, json!({}))
+            .await;
         let h = houses(&d);
-        assert_eq!(h[0]["node"]["owners"]["edges"][0]["node"]["displayName"], "王建国");
-        assert_eq!(h[1]["node"]["owners"]["edges"][0]["node"]["displayName"], "李*英");
+        assert_eq!(
+            h[0]["node"]["owners"]["edges"][0]["node"]["displayName"],
+            "王建国"
+        );
+        assert_eq!(
+            h[1]["node"]["owners"]["edges"][0]["node"]["displayName"],
+            "李*英"
+        );
         assert!(h[1]["node"]["certificateNumber"].is_null());
         // The property manager sees masked names only.
-        let d = server.data(&server.demo_token(Role::PropertyManager), q, json!({})).await;
+        let d = server
+            .data(&server.demo_token(Role::PropertyManager), q, json!({}))
+            .await;
         let h = houses(&d);
-        assert_eq!(h[0]["node"]["owners"]["edges"][0]["node"]["displayName"], "王*国");
-        assert!(h[0]["node"]["certificateNumber"].is_null() && h[1]["node"]["certificateNumber"].is_null());
+        assert_eq!(
+            h[0]["node"]["owners"]["edges"][0]["node"]["displayName"],
+            "王*国"
+        );
+        assert!(
+            h[0]["node"]["certificateNumber"].is_null()
+                && h[1]["node"]["certificateNumber"].is_null()
+        );
         // Analysts see no owners at all.
-        let b = server.gql(Some(&server.demo_token(Role::Analyst)), q, json!({})).await;
+        let b = server
+            .gql(Some(&server.demo_token(Role::Analyst)), q, json!({}))
+            .await;
         assert_eq!(code(&b), "FORBIDDEN", "{b}");
         // No field of the schema exposes identity numbers or phones.
         use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
         let doc = async_graphql::parser::parse_schema(quorum::graphql::sdl()).expect("SDL");
         for def in &doc.definitions {
-            let TypeSystemDefinition::Type(ty) = def else { continue };
+            let TypeSystemDefinition::Type(ty) = def else {
+                continue;
+            };
             if let TypeKind::Object(o) = &ty.node.kind {
                 for f in &o.fields {
                     let name = f.node.name.node.to_lowercase();
@@ -149,21 +239,54 @@ async fn estate_settings_change_only_by_its_committee() {
         let estate = d["estates"]["edges"][0]["node"]["id"].clone();
         let m = "mutation($input: UpdateEstateSettingsInput!) { updateEstateSettings(input: $input) { settings { noticeDays nonVoterRule } } }";
         // Bad input changes nothing.
-        let b = server.gql(Some(&member), m, json!({"input": {"estateId": estate, "noticeDays": 400}})).await;
+        let b = server
+            .gql(
+                Some(&member),
+                m,
+                json!({"input": {"estateId": estate, "noticeDays": 400}}),
+            )
+            .await;
         assert_eq!(code(&b), "BAD_USER_INPUT", "{b}");
-        let b = server.gql(Some(&server.demo_token(Role::Owner)), m, json!({"input": {"estateId": estate, "noticeDays": 20}})).await;
+        let b = server
+            .gql(
+                Some(&server.demo_token(Role::Owner)),
+                m,
+                json!({"input": {"estateId": estate, "noticeDays": 20}}),
+            )
+            .await;
         assert_eq!(code(&b), "FORBIDDEN", "{b}");
-        let d = server.data(&member, "query($id: ID!) { estate(id: $id) { settings { noticeDays } } }", json!({"id": estate})).await;
+        let d = server
+            .data(
+                &member,
+                "query($id: ID!) { estate(id: $id) { settings { noticeDays } } }",
+                json!({"id": estate}),
+            )
+            .await;
         assert_eq!(d["estate"]["settings"]["noticeDays"], 15);
         let d = server
             .data(&member, m, json!({"input": {"estateId": estate, "noticeDays": 20, "nonVoterRule": "FOLLOW_MAJORITY_CHOICE"}}))
             .await;
-        assert_eq!(d["updateEstateSettings"]["settings"], json!({"noticeDays": 20, "nonVoterRule": "FOLLOW_MAJORITY_CHOICE"}));
+        assert_eq!(
+            d["updateEstateSettings"]["settings"],
+            json!({"noticeDays": 20, "nonVoterRule": "FOLLOW_MAJORITY_CHOICE"})
+        );
         // Another estate's committee token cannot reach it.
         let admin = server.demo_token(Role::CityAdmin);
-        let d = server.data(&admin, r#"{ estates(filter: {nameContains: "红岛"}) { edges { node { id } } } }"#, json!({})).await;
+        let d = server
+            .data(
+                &admin,
+                r#"{ estates(filter: {nameContains: "红岛"}) { edges { node { id } } } }"#,
+                json!({}),
+            )
+            .await;
         let other = d["estates"]["edges"][0]["node"]["id"].clone();
-        let b = server.gql(Some(&member), m, json!({"input": {"estateId": other, "noticeDays": 20}})).await;
+        let b = server
+            .gql(
+                Some(&member),
+                m,
+                json!({"input": {"estateId": other, "noticeDays": 20}}),
+            )
+            .await;
         assert_eq!(code(&b), "FORBIDDEN", "{b}");
         server.stop().await;
     }

@@ -28,13 +28,20 @@ async fn every_playground_example_runs_on_the_demo() {
             if text.contains("\nsubscription") {
                 let mut ws = server.ws().await;
                 ws.init(&token).await;
-                ws.send(json!({"id": "ex", "type": "subscribe", "payload": {"query": text}})).await;
+                ws.send(json!({"id": "ex", "type": "subscribe", "payload": {"query": text}}))
+                    .await;
                 let msg = ws.next_message().await;
                 assert_eq!(msg["type"], "next", "[{backend:?}] {name}: {msg}");
-                assert!(msg["payload"].get("errors").is_none(), "[{backend:?}] {name}: {msg}");
+                assert!(
+                    msg["payload"].get("errors").is_none(),
+                    "[{backend:?}] {name}: {msg}"
+                );
             } else {
                 let body = server.gql(Some(&token), text, json!({})).await;
-                assert!(body.get("errors").is_none(), "[{backend:?}] {name}: {body:#}");
+                assert!(
+                    body.get("errors").is_none(),
+                    "[{backend:?}] {name}: {body:#}"
+                );
                 assert!(body["data"].is_object(), "[{backend:?}] {name}: {body:#}");
             }
         }

@@ -26,18 +26,36 @@ async fn committee_member_reads_the_nested_register_with_masked_names() {
         assert_eq!(data["viewer"]["role"], "COMMITTEE_MEMBER");
         assert_eq!(data["viewer"]["owner"]["displayName"], "李秀英");
         let estates = data["estates"]["edges"].as_array().expect("estates");
-        assert_eq!(estates.len(), 1, "[{backend:?}] a committee member sees their estate only");
+        assert_eq!(
+            estates.len(),
+            1,
+            "[{backend:?}] a committee member sees their estate only"
+        );
         let estate = &estates[0]["node"];
         assert_eq!(estate["name"], "逸景公馆");
         assert_eq!(estate["stats"]["households"], "842");
-        let rate: f64 = estate["stats"]["registrationRate"].as_str().and_then(|s| s.parse().ok()).expect("rate");
-        assert!((85.0..=95.0).contains(&rate), "about 90% registered, got {rate}");
+        let rate: f64 = estate["stats"]["registrationRate"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("rate");
+        assert!(
+            (85.0..=95.0).contains(&rate),
+            "about 90% registered, got {rate}"
+        );
         let houses = &estate["buildings"]["edges"][0]["node"]["houses"]["edges"];
         assert_eq!(houses[0]["node"]["address"], "1号楼1单元101");
         // The demo owner's name is masked for the committee member; her own is not.
-        assert_eq!(houses[0]["node"]["owners"]["edges"][0]["node"]["displayName"], "王*国");
-        assert_eq!(houses[1]["node"]["owners"]["edges"][0]["node"]["displayName"], "李秀英");
-        let members = estate["committee"]["members"]["edges"].as_array().expect("members");
+        assert_eq!(
+            houses[0]["node"]["owners"]["edges"][0]["node"]["displayName"],
+            "王*国"
+        );
+        assert_eq!(
+            houses[1]["node"]["owners"]["edges"][0]["node"]["displayName"],
+            "李秀英"
+        );
+        let members = estate["committee"]["members"]["edges"]
+            .as_array()
+            .expect("members");
         assert_eq!(members[0]["node"]["position"], "CHAIR");
         assert!(members.len() >= 3);
         server.stop().await;
@@ -65,7 +83,10 @@ async fn estates_page_filter_and_sort() {
             for e in conn["edges"].as_array().expect("edges") {
                 seen.push((
                     e["node"]["name"].as_str().unwrap_or_default().to_string(),
-                    e["node"]["stats"]["households"].as_str().and_then(|h| h.parse::<i64>().ok()).unwrap_or(-1),
+                    e["node"]["stats"]["households"]
+                        .as_str()
+                        .and_then(|h| h.parse::<i64>().ok())
+                        .unwrap_or(-1),
                 ));
             }
             if conn["pageInfo"]["hasNextPage"] != true {
@@ -74,16 +95,31 @@ async fn estates_page_filter_and_sort() {
             after = conn["pageInfo"]["endCursor"].as_str().map(str::to_string);
         }
         let names: Vec<&str> = seen.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["新城红岛湾", "逸景公馆", "福林苑", "海韵花园"], "[{backend:?}]");
+        assert_eq!(
+            names,
+            ["新城红岛湾", "逸景公馆", "福林苑", "海韵花园"],
+            "[{backend:?}]"
+        );
         assert!(seen.windows(2).all(|w| w[0].1 >= w[1].1));
 
         // Registration rate ascending.
-        let d = server.data(&analyst, q, json!({"first": 10, "order": {"field": "REGISTRATION_RATE"}})).await;
+        let d = server
+            .data(
+                &analyst,
+                q,
+                json!({"first": 10, "order": {"field": "REGISTRATION_RATE"}}),
+            )
+            .await;
         let rates: Vec<f64> = d["estates"]["edges"]
             .as_array()
             .expect("edges")
             .iter()
-            .map(|e| e["node"]["stats"]["registrationRate"].as_str().and_then(|s| s.parse().ok()).unwrap_or(-1.0))
+            .map(|e| {
+                e["node"]["stats"]["registrationRate"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(-1.0)
+            })
             .collect();
         assert!(rates.windows(2).all(|w| w[0] <= w[1]), "{rates:?}");
 
@@ -95,14 +131,29 @@ async fn estates_page_filter_and_sort() {
             .find(|e| e["node"]["name"] == "逸景公馆")
             .map(|e| e["node"]["district"]["id"].clone())
             .expect("逸景公馆");
-        let d = server.data(&analyst, q, json!({"filter": {"districtId": district}})).await;
-        let mut names: Vec<String> = d["estates"]["edges"].as_array().expect("edges").iter().map(|e| e["node"]["name"].as_str().unwrap_or_default().to_string()).collect();
+        let d = server
+            .data(&analyst, q, json!({"filter": {"districtId": district}}))
+            .await;
+        let mut names: Vec<String> = d["estates"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .map(|e| e["node"]["name"].as_str().unwrap_or_default().to_string())
+            .collect();
         names.sort();
         assert_eq!(names, ["福林苑", "逸景公馆"]);
-        let d = server.data(&analyst, q, json!({"filter": {"nameContains": "红岛"}})).await;
+        let d = server
+            .data(&analyst, q, json!({"filter": {"nameContains": "红岛"}}))
+            .await;
         assert_eq!(d["estates"]["edges"][0]["node"]["name"], "新城红岛湾");
-        let d = server.data(&analyst, q, json!({"filter": {"nameContains": "%"}})).await;
-        assert_eq!(d["estates"]["edges"].as_array().map(Vec::len), Some(0), "% is matched literally");
+        let d = server
+            .data(&analyst, q, json!({"filter": {"nameContains": "%"}}))
+            .await;
+        assert_eq!(
+            d["estates"]["edges"].as_array().map(Vec::len),
+            Some(0),
+            "% is matched literally"
+        );
         server.stop().await;
     }
 }
@@ -112,29 +163,90 @@ async fn bad_paging_and_ids_are_client_errors() {
     for backend in backends() {
         let server = TestServer::start(backend, Seed::Demo).await;
         let admin = server.demo_token(Role::CityAdmin);
-        let code = |body: &Value| body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default().to_string();
-        let b = server.gql(Some(&admin), "{ estates(first: 101) { edges { cursor } } }", json!({})).await;
+        let code = |body: &Value| {
+            body["errors"][0]["extensions"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let b = server
+            .gql(
+                Some(&admin),
+                "{ estates(first: 101) { edges { cursor } } }",
+                json!({}),
+            )
+            .await;
         assert_eq!(code(&b), "BAD_USER_INPUT", "{b}");
-        let b = server.gql(Some(&admin), "{ estates(first: -1) { edges { cursor } } }", json!({})).await;
+        let b = server
+            .gql(
+                Some(&admin),
+                "{ estates(first: -1) { edges { cursor } } }",
+                json!({}),
+            )
+            .await;
         assert_eq!(code(&b), "BAD_USER_INPUT", "{b}");
-        let b = server.gql(Some(&admin), r#"{ estates(after: "not-a-cursor!") { edges { cursor } } }"#, json!({})).await;
+        let b = server
+            .gql(
+                Some(&admin),
+                r#"{ estates(after: "not-a-cursor!") { edges { cursor } } }"#,
+                json!({}),
+            )
+            .await;
         assert_eq!(code(&b), "BAD_USER_INPUT", "{b}");
         // A cursor of another ordering does not belong to this list.
-        let b = server.gql(Some(&admin), r#"{ estates(first: 1, orderBy: {field: HOUSEHOLDS}) { edges { cursor } } }"#, json!({})).await;
-        let cursor = b["data"]["estates"]["edges"][0]["cursor"].as_str().expect("cursor").to_string();
         let b = server
-            .gql(Some(&admin), "query($c: String) { estates(after: $c) { edges { cursor } } }", json!({"c": cursor}))
+            .gql(
+                Some(&admin),
+                r#"{ estates(first: 1, orderBy: {field: HOUSEHOLDS}) { edges { cursor } } }"#,
+                json!({}),
+            )
             .await;
-        assert!(b.get("errors").is_none(), "a households cursor is still a valid position by name: {b}");
-        let b = server.gql(Some(&admin), r#"{ node(id: "nonsense") { id } }"#, json!({})).await;
+        let cursor = b["data"]["estates"]["edges"][0]["cursor"]
+            .as_str()
+            .expect("cursor")
+            .to_string();
+        let b = server
+            .gql(
+                Some(&admin),
+                "query($c: String) { estates(after: $c) { edges { cursor } } }",
+                json!({"c": cursor}),
+            )
+            .await;
+        assert!(
+            b.get("errors").is_none(),
+            "a households cursor is still a valid position by name: {b}"
+        );
+        let b = server
+            .gql(
+                Some(&admin),
+                r#"{ node(id: "nonsense") { id } }"#,
+                json!({}),
+            )
+            .await;
         assert_eq!(code(&b), "BAD_USER_INPUT", "{b}");
-        let missing = quorum::graphql::relay::global_id(quorum::graphql::relay::NodeKind::Estate, 999_999).0;
-        let b = server.gql(Some(&admin), "query($id: ID!) { node(id: $id) { id } }", json!({"id": missing})).await;
+        let missing =
+            quorum::graphql::relay::global_id(quorum::graphql::relay::NodeKind::Estate, 999_999).0;
+        let b = server
+            .gql(
+                Some(&admin),
+                "query($id: ID!) { node(id: $id) { id } }",
+                json!({"id": missing}),
+            )
+            .await;
         assert_eq!(code(&b), "NOT_FOUND", "{b}");
         let house = quorum::graphql::relay::global_id(quorum::graphql::relay::NodeKind::House, 1).0;
-        let b = server.gql(Some(&admin), "query($id: ID!) { estate(id: $id) { id } }", json!({"id": house})).await;
+        let b = server
+            .gql(
+                Some(&admin),
+                "query($id: ID!) { estate(id: $id) { id } }",
+                json!({"id": house}),
+            )
+            .await;
         assert_eq!(code(&b), "BAD_USER_INPUT", "{b}");
-        assert!(b["errors"][0]["message"].as_str().unwrap_or_default().contains("Estate"));
+        assert!(b["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Estate"));
         server.stop().await;
     }
 }
@@ -161,7 +273,10 @@ async fn node_resolves_every_type_and_round_trips_ids() {
             (e["id"].clone(), "Estate"),
             (e["community"]["id"].clone(), "Community"),
             (e["community"]["subdistrict"]["id"].clone(), "Subdistrict"),
-            (e["community"]["subdistrict"]["district"]["id"].clone(), "District"),
+            (
+                e["community"]["subdistrict"]["district"]["id"].clone(),
+                "District",
+            ),
             (e["propertyCompany"]["id"].clone(), "PropertyCompany"),
             (e["committee"]["id"].clone(), "Committee"),
             (b["id"].clone(), "Building"),
@@ -169,7 +284,13 @@ async fn node_resolves_every_type_and_round_trips_ids() {
             (h["owners"]["edges"][0]["node"]["id"].clone(), "Owner"),
         ];
         for (id, type_name) in ids {
-            let d = server.data(&admin, "query($id: ID!) { node(id: $id) { __typename id } }", json!({"id": id})).await;
+            let d = server
+                .data(
+                    &admin,
+                    "query($id: ID!) { node(id: $id) { __typename id } }",
+                    json!({"id": id}),
+                )
+                .await;
             assert_eq!(d["node"]["__typename"], type_name);
             assert_eq!(d["node"]["id"], id);
         }
@@ -194,18 +315,31 @@ async fn houses_filter_by_usage_and_building_and_page_per_estate() {
             )
             .await;
         let estates = d["estates"]["edges"].as_array().expect("estates");
-        assert_eq!(estates.len(), 2, "the demo manager's company manages two estates");
+        assert_eq!(
+            estates.len(),
+            2,
+            "the demo manager's company manages two estates"
+        );
         for e in estates {
             let n = &e["node"];
             assert_eq!(n["all"]["edges"].as_array().map(Vec::len), Some(2));
             assert_eq!(n["all"]["pageInfo"]["hasNextPage"], true);
             for p in n["parking"]["edges"].as_array().expect("parking") {
                 assert_eq!(p["node"]["usage"], "PARKING");
-                assert!(p["node"]["address"].as_str().unwrap_or_default().starts_with("地下车库B-"));
+                assert!(p["node"]["address"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("地下车库B-"));
             }
         }
-        let fulin = estates.iter().find(|e| e["node"]["name"] == "福林苑").expect("福林苑");
-        assert_eq!(fulin["node"]["parking"]["edges"].as_array().map(Vec::len), Some(3));
+        let fulin = estates
+            .iter()
+            .find(|e| e["node"]["name"] == "福林苑")
+            .expect("福林苑");
+        assert_eq!(
+            fulin["node"]["parking"]["edges"].as_array().map(Vec::len),
+            Some(3)
+        );
         // The next page continues after the cursor; a building filter keeps to the building.
         let building = fulin["node"]["buildings"]["edges"][0]["node"]["id"].clone();
         let after = fulin["node"]["all"]["pageInfo"]["endCursor"].clone();
@@ -220,7 +354,12 @@ async fn houses_filter_by_usage_and_building_and_page_per_estate() {
             )
             .await;
         let node = &d["estates"]["edges"][0]["node"];
-        let first_ids: Vec<&Value> = fulin["node"]["all"]["edges"].as_array().expect("ids").iter().map(|e| &e["node"]["id"]).collect();
+        let first_ids: Vec<&Value> = fulin["node"]["all"]["edges"]
+            .as_array()
+            .expect("ids")
+            .iter()
+            .map(|e| &e["node"]["id"])
+            .collect();
         for e in node["next"]["edges"].as_array().expect("next") {
             assert!(!first_ids.contains(&&e["node"]["id"]));
         }

@@ -17,9 +17,13 @@ fn schema_file_matches_the_served_schema() {
 fn every_type_field_argument_and_value_has_a_description() {
     let doc = async_graphql::parser::parse_schema(quorum::graphql::sdl()).expect("the SDL parses");
     let mut missing = Vec::new();
-    let described = |d: &Option<async_graphql::Positioned<String>>| d.as_ref().is_some_and(|d| !d.node.trim().is_empty());
+    let described = |d: &Option<async_graphql::Positioned<String>>| {
+        d.as_ref().is_some_and(|d| !d.node.trim().is_empty())
+    };
     for def in &doc.definitions {
-        let TypeSystemDefinition::Type(ty) = def else { continue };
+        let TypeSystemDefinition::Type(ty) = def else {
+            continue;
+        };
         let ty = &ty.node;
         let name = ty.name.node.as_str();
         if !described(&ty.description) {

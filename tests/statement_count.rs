@@ -21,10 +21,17 @@ const NESTED: &str = r#"query Nested($first: Int) {
 
 async fn statements_for(server: &TestServer, token: &str, first: i32) -> (u64, Value) {
     let body = server
-        .gql_with_headers(Some(token), NESTED, json!({ "first": first }), &[("x-quorum-debug", "cost")])
+        .gql_with_headers(
+            Some(token),
+            NESTED,
+            json!({ "first": first }),
+            &[("x-quorum-debug", "cost")],
+        )
         .await;
     assert!(body.get("errors").is_none(), "{body:#}");
-    let n = body["extensions"]["cost"]["dbStatements"].as_u64().expect("cost extension");
+    let n = body["extensions"]["cost"]["dbStatements"]
+        .as_u64()
+        .expect("cost extension");
     (n, body)
 }
 
@@ -35,21 +42,38 @@ async fn nested_queries_cost_the_same_for_5_and_50_estates() {
         let admin = server.token(Role::CityAdmin, 1);
         let (five, body5) = statements_for(&server, &admin, 5).await;
         let (fifty, body50) = statements_for(&server, &admin, 50).await;
-        assert_eq!(body5["data"]["estates"]["edges"].as_array().map(Vec::len), Some(5));
-        let edges = body50["data"]["estates"]["edges"].as_array().expect("edges");
+        assert_eq!(
+            body5["data"]["estates"]["edges"].as_array().map(Vec::len),
+            Some(5)
+        );
+        let edges = body50["data"]["estates"]["edges"]
+            .as_array()
+            .expect("edges");
         assert_eq!(edges.len(), 50);
         // Every level really was loaded: 50 estates × 2 buildings × 3 houses, one owner each.
         let owners: usize = edges
             .iter()
-            .flat_map(|e| e["node"]["buildings"]["edges"].as_array().cloned().unwrap_or_default())
-            .flat_map(|b| b["node"]["houses"]["edges"].as_array().cloned().unwrap_or_default())
+            .flat_map(|e| {
+                e["node"]["buildings"]["edges"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .flat_map(|b| {
+                b["node"]["houses"]["edges"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .map(|h| h["node"]["owners"]["edges"].as_array().map_or(0, Vec::len))
             .sum();
         assert_eq!(owners, 300, "[{backend:?}]");
-        assert_eq!(five, fifty, "[{backend:?}] statements grew with the number of estates");
+        assert_eq!(
+            five, fifty,
+            "[{backend:?}] statements grew with the number of estates"
+        );
         // One per level plus authentication: well under one per parent.
         assert!(five <= 10, "[{backend:?}] {five} statements");
         server.stop().await;
     }
 }
-

@@ -191,7 +191,9 @@ mod tests {
         assert_eq!(claims.role, Role::Owner);
         assert_eq!(subject, 42);
         let expired = keys.issue(Role::Owner, 42, chrono::Duration::seconds(-10));
-        assert!(matches!(keys.verify(&expired), Err(AppError::InvalidToken(m)) if m.contains("expired")));
+        assert!(
+            matches!(keys.verify(&expired), Err(AppError::InvalidToken(m)) if m.contains("expired"))
+        );
         let other = TokenKeys::new(b"other").issue(Role::Owner, 42, chrono::Duration::hours(1));
         assert!(keys.verify(&other).is_err());
         assert!(keys.verify("not.a.token").is_err());

@@ -6,7 +6,9 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::{Claims, Role};
-use crate::db::schema::{committee_members, committees, estate_managements, houses, owners, ownerships, staff};
+use crate::db::schema::{
+    committee_members, committees, estate_managements, houses, owners, ownerships, staff,
+};
 use crate::db::Db;
 use crate::error::AppError;
 
@@ -91,7 +93,9 @@ pub async fn resolve_viewer(db: &Db, claims: &Claims, subject: i64) -> Result<Vi
                 .get_result(conn)
                 .await?;
             if exists == 0 {
-                return Err(AppError::InvalidToken("the token's owner does not exist".into()));
+                return Err(AppError::InvalidToken(
+                    "the token's owner does not exist".into(),
+                ));
             }
             let mut estates: BTreeSet<i64> = ownerships::table
                 .inner_join(houses::table)
@@ -123,14 +127,23 @@ pub async fn resolve_viewer(db: &Db, claims: &Claims, subject: i64) -> Result<Vi
             Scope::Estates(estates)
         }
         role => {
-            let row: Option<(String, Option<i64>, Option<i64>, Option<i64>)> = staff::table
+            // (role, company, community, subdistrict)
+            type StaffScope = (String, Option<i64>, Option<i64>, Option<i64>);
+            let row: Option<StaffScope> = staff::table
                 .filter(staff::id.eq(subject))
-                .select((staff::role, staff::company_id, staff::community_id, staff::subdistrict_id))
+                .select((
+                    staff::role,
+                    staff::company_id,
+                    staff::community_id,
+                    staff::subdistrict_id,
+                ))
                 .first(conn)
                 .await
                 .optional()?;
             let Some((staff_role, company, community, subdistrict)) = row else {
-                return Err(AppError::InvalidToken("the token's staff account does not exist".into()));
+                return Err(AppError::InvalidToken(
+                    "the token's staff account does not exist".into(),
+                ));
             };
             if staff_role != role.as_str() {
                 return Err(AppError::InvalidToken(format!(
@@ -138,7 +151,11 @@ pub async fn resolve_viewer(db: &Db, claims: &Claims, subject: i64) -> Result<Vi
                     role.as_str()
                 )));
             }
-            let missing = || AppError::Internal(format!("staff {subject} ({staff_role}) has no organisation"));
+            let missing = || {
+                AppError::Internal(format!(
+                    "staff {subject} ({staff_role}) has no organisation"
+                ))
+            };
             match role {
                 Role::PropertyManager => {
                     let company = company.ok_or_else(missing)?;
@@ -169,11 +186,20 @@ mod tests {
     use super::*;
 
     fn place(e: i64, c: i64, s: i64) -> EstatePlace {
-        EstatePlace { estate_id: e, community_id: c, subdistrict_id: s }
+        EstatePlace {
+            estate_id: e,
+            community_id: c,
+            subdistrict_id: s,
+        }
     }
 
     fn viewer(role: Role, scope: Scope) -> Viewer {
-        Viewer { role, subject: 7, scope, expires_at: 0 }
+        Viewer {
+            role,
+            subject: 7,
+            scope,
+            expires_at: 0,
+        }
     }
 
     #[test]

@@ -21,6 +21,8 @@ use futures_util::FutureExt;
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 
 /// A connection to either backend; every query in Quorum is written once against this type.
+/// (The size difference of the variants does not matter: connections live in the pool.)
+#[allow(clippy::large_enum_variant)]
 #[derive(diesel::MultiConnection)]
 #[diesel_async]
 pub enum DbConnection {
@@ -50,7 +52,10 @@ impl DatabaseUrl {
     pub fn parse(url: &str) -> Result<Self, DbError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self::Postgres(url.to_string()))
-        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        } else if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if path.is_empty() {
                 return Err(DbError::Config("sqlite URL without a path".into()));
             }
@@ -122,7 +127,8 @@ impl Db {
         };
         let mut config = ManagerConfig::<DbConnection>::default();
         config.custom_setup = Box::new(move |u| establish(u.to_string(), postgres).boxed());
-        let manager = AsyncDieselConnectionManager::<DbConnection>::new_with_config(conn_url, config);
+        let manager =
+            AsyncDieselConnectionManager::<DbConnection>::new_with_config(conn_url, config);
         let pool = Pool::builder(manager)
             .max_size(pool_size)
             .build()
@@ -275,12 +281,18 @@ macro_rules! insert_all {
             match $conn {
                 $crate::db::DbConnection::Pg(pg) => {
                     for chunk in rows.chunks(1000) {
-                        diesel::insert_into($table).values(chunk).execute(pg).await?;
+                        diesel::insert_into($table)
+                            .values(chunk)
+                            .execute(pg)
+                            .await?;
                     }
                 }
                 $crate::db::DbConnection::Sqlite(sqlite) => {
                     for row in rows.iter() {
-                        diesel::insert_into($table).values(row).execute(sqlite).await?;
+                        diesel::insert_into($table)
+                            .values(row)
+                            .execute(sqlite)
+                            .await?;
                     }
                 }
             }

@@ -20,7 +20,12 @@ pub struct RequestData {
 impl RequestData {
     pub fn new(viewer: Option<Viewer>, db: Db, bus: Bus) -> Self {
         let registry = RegistryLoaders::new(&db);
-        Self { viewer, db, bus, registry }
+        Self {
+            viewer,
+            db,
+            bus,
+            registry,
+        }
     }
 }
 
@@ -30,7 +35,10 @@ pub trait ContextExt {
 
     /// The authenticated viewer, or UNAUTHENTICATED.
     fn viewer(&self) -> AppResult<&Viewer> {
-        self.data_of_request().viewer.as_ref().ok_or(AppError::Unauthenticated)
+        self.data_of_request()
+            .viewer
+            .as_ref()
+            .ok_or(AppError::Unauthenticated)
     }
 
     fn db(&self) -> &Db {

@@ -4,11 +4,13 @@ pub mod context;
 pub mod relay;
 pub mod scalars;
 
-use async_graphql::{Context, Interface, MergedObject, MergedSubscription, Object, Result, Schema, ID};
+use async_graphql::{
+    Context, Interface, MergedObject, MergedSubscription, Object, Result, Schema, ID,
+};
 
 use crate::registry::graphql::{
-    Building, Committee, Community, District, Estate, House, Owner, PropertyCompany, RegistryMutation,
-    RegistryQuery, RegistrySubscription, Subdistrict,
+    Building, Committee, Community, District, Estate, House, Owner, PropertyCompany,
+    RegistryMutation, RegistryQuery, RegistrySubscription, Subdistrict,
 };
 
 /// Any object with a global id (Relay object identification).
@@ -33,7 +35,11 @@ pub struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// Any object by its global id, under the same access rules as the fields that lead to it.
-    async fn node(&self, ctx: &Context<'_>, #[graphql(desc = "A global id.")] id: ID) -> Result<Node> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id.")] id: ID,
+    ) -> Result<Node> {
         let (kind, number) = relay::decode_global_id(&id)?;
         Ok(crate::registry::graphql::resolve_node(ctx, kind, number).await?)
     }
@@ -73,9 +79,13 @@ impl Default for SchemaLimits {
 }
 
 pub fn build_schema(limits: &SchemaLimits) -> QuorumSchema {
-    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity);
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -91,7 +101,10 @@ pub fn sdl() -> String {
 /// GraphQL engine itself before any resolver ran.
 pub fn code_engine_errors(errors: &mut [async_graphql::ServerError], code: &str) {
     for e in errors {
-        let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
+        let has_code = e
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
         if !has_code {
             let mut ext = e.extensions.take().unwrap_or_default();
             ext.set("code", code);

@@ -133,9 +133,9 @@ impl Page {
     pub fn after_id(&self) -> Result<i64, AppError> {
         match &self.after {
             None => Ok(i64::MIN),
-            Some(a) => a
-                .parse::<i64>()
-                .map_err(|_| AppError::bad_input("the `after` cursor does not belong to this list")),
+            Some(a) => a.parse::<i64>().map_err(|_| {
+                AppError::bad_input("the `after` cursor does not belong to this list")
+            }),
         }
     }
 
@@ -237,7 +237,12 @@ pub fn connection_from_slice<R: Clone, N, C: From<Paged<N>>>(
         .take(page.first + 1)
         .cloned()
         .collect();
-    Ok(connection_from_rows(page, rest, |r| Cursor::of_id(id_of(r)), node_of))
+    Ok(connection_from_rows(
+        page,
+        rest,
+        |r| Cursor::of_id(id_of(r)),
+        node_of,
+    ))
 }
 
 #[cfg(test)]
@@ -249,7 +254,10 @@ mod tests {
         let id = global_id(NodeKind::Estate, 42);
         assert_eq!(decode_global_id(&id).unwrap(), (NodeKind::Estate, 42));
         assert_eq!(decode_id_of(NodeKind::Estate, &id).unwrap(), 42);
-        assert!(matches!(decode_id_of(NodeKind::House, &id), Err(AppError::BadUserInput(_))));
+        assert!(matches!(
+            decode_id_of(NodeKind::House, &id),
+            Err(AppError::BadUserInput(_))
+        ));
         assert!(decode_global_id("bm9wZQ==").is_err());
         assert!(decode_global_id("%%%").is_err());
         assert!(decode_global_id(&STANDARD.encode("Estate:x")).is_err());

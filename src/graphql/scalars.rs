@@ -19,7 +19,11 @@ pub fn parse_hundredths(s: &str) -> Result<i64, String> {
     };
     let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
     let all_digits = |p: &str| p.chars().all(|c| c.is_ascii_digit());
-    if whole.is_empty() || !all_digits(whole) || !all_digits(frac) || (digits.contains('.') && frac.is_empty()) {
+    if whole.is_empty()
+        || !all_digits(whole)
+        || !all_digits(frac)
+        || (digits.contains('.') && frac.is_empty())
+    {
         return Err(format!("{s:?} is not a decimal number"));
     }
     if frac.len() > 2 {
@@ -57,7 +61,9 @@ macro_rules! hundredths_scalar {
         impl ScalarType for $name {
             fn parse(value: Value) -> InputValueResult<Self> {
                 match &value {
-                    Value::String(s) => parse_hundredths(s).map($name).map_err(InputValueError::custom),
+                    Value::String(s) => parse_hundredths(s)
+                        .map($name)
+                        .map_err(InputValueError::custom),
                     _ => Err(InputValueError::expected_type(value)),
                 }
             }
@@ -94,7 +100,11 @@ pub struct Count(pub i64);
 impl ScalarType for Count {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::String(s) => s.trim().parse::<i64>().map(Count).map_err(|_| InputValueError::custom("not a whole number")),
+            Value::String(s) => s
+                .trim()
+                .parse::<i64>()
+                .map(Count)
+                .map_err(|_| InputValueError::custom("not a whole number")),
             _ => Err(InputValueError::expected_type(value)),
         }
     }
@@ -117,7 +127,17 @@ mod tests {
         assert_eq!(parse_hundredths("89.5").unwrap(), 8950);
         assert_eq!(parse_hundredths("7").unwrap(), 700);
         assert_eq!(parse_hundredths("-0.01").unwrap(), -1);
-        for bad in ["", "1.234", "1.", ".5", "1e3", "abc", "--1", "1,5", "99999999999999999999"] {
+        for bad in [
+            "",
+            "1.234",
+            "1.",
+            ".5",
+            "1e3",
+            "abc",
+            "--1",
+            "1,5",
+            "99999999999999999999",
+        ] {
             assert!(parse_hundredths(bad).is_err(), "{bad}");
         }
     }

@@ -43,7 +43,8 @@ impl Metrics {
                 bucket.fetch_add(1, Ordering::Relaxed);
             }
         }
-        self.latency_sum_micros.fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+        self.latency_sum_micros
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
     }
 
     pub fn ws_opened(&self) {
@@ -74,7 +75,10 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         "quorum_graphql_requests_total",
         "GraphQL requests over HTTP.",
         "counter",
-        vec![(String::new(), m.requests.load(Ordering::Relaxed).to_string())],
+        vec![(
+            String::new(),
+            m.requests.load(Ordering::Relaxed).to_string(),
+        )],
     );
     let errors = m.errors.lock().map(|e| e.clone()).unwrap_or_default();
     counter(
@@ -90,7 +94,10 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         "quorum_websockets_open",
         "Open GraphQL WebSocket connections.",
         "gauge",
-        vec![(String::new(), m.open_websockets.load(Ordering::Relaxed).to_string())],
+        vec![(
+            String::new(),
+            m.open_websockets.load(Ordering::Relaxed).to_string(),
+        )],
     );
     let (size, available) = state.db.pool_status();
     counter(
@@ -106,12 +113,20 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     let mut lines: Vec<(String, String)> = BUCKETS
         .iter()
         .zip(&m.latency_buckets)
-        .map(|(b, c)| (format!("_bucket{{le=\"{b}\"}}"), c.load(Ordering::Relaxed).to_string()))
+        .map(|(b, c)| {
+            (
+                format!("_bucket{{le=\"{b}\"}}"),
+                c.load(Ordering::Relaxed).to_string(),
+            )
+        })
         .collect();
     lines.push(("_bucket{le=\"+Inf\"}".into(), requests.to_string()));
     lines.push((
         "_sum".into(),
-        format!("{:.6}", m.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6),
+        format!(
+            "{:.6}",
+            m.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+        ),
     ));
     lines.push(("_count".into(), requests.to_string()));
     counter(
@@ -120,5 +135,11 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         "histogram",
         lines,
     );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
 }

@@ -43,8 +43,13 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Builds the viewer from an `Authorization` value, if one was sent.
-async fn viewer_from(state: &AppState, authorization: Option<&str>) -> Result<Option<Viewer>, AppError> {
-    let Some(value) = authorization else { return Ok(None) };
+async fn viewer_from(
+    state: &AppState,
+    authorization: Option<&str>,
+) -> Result<Option<Viewer>, AppError> {
+    let Some(value) = authorization else {
+        return Ok(None);
+    };
     let token = bearer(value)?;
     let (claims, subject) = state.keys.verify(token)?;
     Ok(Some(resolve_viewer(&state.db, &claims, subject).await?))
@@ -64,7 +69,10 @@ fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        )],
         bytes,
     )
         .into_response()
@@ -74,7 +82,10 @@ fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
 fn operation_type(request: &Request) -> Result<Option<OperationType>, ServerError> {
     let doc = async_graphql::parser::parse_query(&request.query)?;
     let op = match &request.operation_name {
-        Some(name) => doc.operations.iter().find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())),
+        Some(name) => doc
+            .operations
+            .iter()
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())),
         None => doc.operations.iter().next(),
     };
     Ok(op.map(|(_, o)| o.node.ty))
@@ -83,10 +94,14 @@ fn operation_type(request: &Request) -> Result<Option<OperationType>, ServerErro
 async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Response {
     let started = std::time::Instant::now();
     state.metrics.count_request();
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let viewer = match viewer_from(state, authorization).await {
         Ok(v) => v,
-        Err(e @ AppError::InvalidToken(_)) => return error_response(StatusCode::UNAUTHORIZED, e, state),
+        Err(e @ AppError::InvalidToken(_)) => {
+            return error_response(StatusCode::UNAUTHORIZED, e, state)
+        }
         Err(e) => return error_response(StatusCode::SERVICE_UNAVAILABLE, e, state),
     };
     // Parse once up front so that a malformed document gets its own code.
@@ -102,7 +117,11 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Res
     // Errors the engine raised itself: with no path they come from validation, with a path
     // from coercing an argument the client sent.
     for e in response.errors.iter_mut() {
-        let code = if e.path.is_empty() { "GRAPHQL_VALIDATION_FAILED" } else { "BAD_USER_INPUT" };
+        let code = if e.path.is_empty() {
+            "GRAPHQL_VALIDATION_FAILED"
+        } else {
+            "BAD_USER_INPUT"
+        };
         code_engine_errors(std::slice::from_mut(e), code);
     }
     for e in &response.errors {
@@ -155,17 +174,22 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
     execute(&state, &headers, request).await
 }
 
-async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
-        Ok(r) => r,
-        Err(e) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                AppError::bad_input(format!("the query string is not a GraphQL request: {e}")),
-                &state,
-            )
-        }
-    };
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let request =
+        match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
+            Ok(r) => r,
+            Err(e) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    AppError::bad_input(format!("the query string is not a GraphQL request: {e}")),
+                    &state,
+                )
+            }
+        };
     // GET must never change anything: mutations (and subscriptions) go by POST / WebSocket.
     if let Ok(Some(ty)) = operation_type(&request) {
         if ty != OperationType::Query {
@@ -174,7 +198,9 @@ async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery
                 AppError::bad_input("only queries may be sent by GET; send mutations by POST"),
                 &state,
             );
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
             return response;
         }
     }
@@ -190,7 +216,11 @@ const INIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// The init message is read and checked here, before async-graphql sees the socket, because
 /// async-graphql closes a refused init with 1002 where the protocol says 4403 (and a missing
 /// init with 3008 where it says 4408). The accepted init is then replayed to it.
-async fn graphql_ws(State(state): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
+async fn graphql_ws(
+    State(state): State<AppState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     upgrade
         .protocols(["graphql-transport-ws"])
         .on_upgrade(move |socket| async move {
@@ -201,7 +231,10 @@ async fn graphql_ws(State(state): State<AppState>, protocol: GraphQLProtocol, up
 }
 
 async fn close_with(sink: &mut SplitSink<WebSocket, Message>, code: u16, reason: &str) {
-    let frame = CloseFrame { code, reason: reason.to_string().into() };
+    let frame = CloseFrame {
+        code,
+        reason: reason.to_string().into(),
+    };
     let _ = sink.send(Message::Close(Some(frame))).await;
 }
 

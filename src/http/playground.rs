@@ -15,12 +15,36 @@ pub const EXAMPLES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/exampl
 const INDEX: &str = include_str!("../../playground/index.html");
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
-    ("graphiql.min.js", "application/javascript; charset=utf-8", include_bytes!("../../playground/assets/graphiql.min.js")),
-    ("graphiql.min.css", "text/css; charset=utf-8", include_bytes!("../../playground/assets/graphiql.min.css")),
-    ("react.production.min.js", "application/javascript; charset=utf-8", include_bytes!("../../playground/assets/react.production.min.js")),
-    ("react-dom.production.min.js", "application/javascript; charset=utf-8", include_bytes!("../../playground/assets/react-dom.production.min.js")),
-    ("graphql-ws.min.js", "application/javascript; charset=utf-8", include_bytes!("../../playground/assets/graphql-ws.min.js")),
-    ("LICENSES.txt", "text/plain; charset=utf-8", include_bytes!("../../playground/assets/LICENSES.txt")),
+    (
+        "graphiql.min.js",
+        "application/javascript; charset=utf-8",
+        include_bytes!("../../playground/assets/graphiql.min.js"),
+    ),
+    (
+        "graphiql.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../playground/assets/graphiql.min.css"),
+    ),
+    (
+        "react.production.min.js",
+        "application/javascript; charset=utf-8",
+        include_bytes!("../../playground/assets/react.production.min.js"),
+    ),
+    (
+        "react-dom.production.min.js",
+        "application/javascript; charset=utf-8",
+        include_bytes!("../../playground/assets/react-dom.production.min.js"),
+    ),
+    (
+        "graphql-ws.min.js",
+        "application/javascript; charset=utf-8",
+        include_bytes!("../../playground/assets/graphql-ws.min.js"),
+    ),
+    (
+        "LICENSES.txt",
+        "text/plain; charset=utf-8",
+        include_bytes!("../../playground/assets/LICENSES.txt"),
+    ),
 ];
 
 pub fn routes() -> Router<AppState> {

@@ -28,7 +28,12 @@ pub async fn readable_estate(ctx: &Context<'_>, estate_id: i64) -> AppResult<Est
         .estate
         .load_one(estate_id)
         .await?
-        .ok_or_else(|| AppError::not_found(format!("no estate {}", global_id(NodeKind::Estate, estate_id).0)))?;
+        .ok_or_else(|| {
+            AppError::not_found(format!(
+                "no estate {}",
+                global_id(NodeKind::Estate, estate_id).0
+            ))
+        })?;
     if !viewer.can_read_estate(row.place()) {
         return Err(AppError::forbidden("this estate is outside your scope"));
     }
@@ -44,14 +49,29 @@ pub fn owner_for(viewer: &Viewer, row: OwnerRow) -> AppResult<Owner> {
 }
 
 crate::connection_type!(DistrictConnection, DistrictEdge, District, "districts");
-crate::connection_type!(SubdistrictConnection, SubdistrictEdge, Subdistrict, "subdistricts");
+crate::connection_type!(
+    SubdistrictConnection,
+    SubdistrictEdge,
+    Subdistrict,
+    "subdistricts"
+);
 crate::connection_type!(CommunityConnection, CommunityEdge, Community, "communities");
 crate::connection_type!(EstateConnection, EstateEdge, Estate, "estates");
 crate::connection_type!(BuildingConnection, BuildingEdge, Building, "buildings");
 crate::connection_type!(HouseConnection, HouseEdge, House, "houses");
 crate::connection_type!(OwnerConnection, OwnerEdge, Owner, "owners");
-crate::connection_type!(PropertyCompanyConnection, PropertyCompanyEdge, PropertyCompany, "property companies");
-crate::connection_type!(CommitteeMemberConnection, CommitteeMemberEdge, CommitteeMember, "committee members");
+crate::connection_type!(
+    PropertyCompanyConnection,
+    PropertyCompanyEdge,
+    PropertyCompany,
+    "property companies"
+);
+crate::connection_type!(
+    CommitteeMemberConnection,
+    CommitteeMemberEdge,
+    CommitteeMember,
+    "committee members"
+);
 
 // ---------------------------------------------------------------------------------------------
 // Enums
@@ -193,7 +213,12 @@ impl District {
     ) -> Result<SubdistrictConnection> {
         ctx.viewer()?;
         let page = Page::new(first, after)?;
-        let rows = ctx.loaders().subdistricts_of.load_one(self.0.id).await?.unwrap_or_default();
+        let rows = ctx
+            .loaders()
+            .subdistricts_of
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
         Ok(connection_from_slice(&page, &rows, |r| r.id, Subdistrict)?)
     }
 }
@@ -228,7 +253,12 @@ impl Subdistrict {
     ) -> Result<CommunityConnection> {
         ctx.viewer()?;
         let page = Page::new(first, after)?;
-        let rows = ctx.loaders().communities_of.load_one(self.0.id).await?.unwrap_or_default();
+        let rows = ctx
+            .loaders()
+            .communities_of
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
         Ok(connection_from_slice(&page, &rows, |r| r.id, Community)?)
     }
 }
@@ -279,19 +309,25 @@ impl Community {
 async fn load_district(ctx: &Context<'_>, id: i64) -> Result<District> {
     ctx.viewer()?;
     let row = ctx.loaders().district.load_one(id).await?;
-    Ok(District(row.ok_or_else(|| AppError::Internal(format!("district {id} missing")))?))
+    Ok(District(row.ok_or_else(|| {
+        AppError::Internal(format!("district {id} missing"))
+    })?))
 }
 
 async fn load_subdistrict(ctx: &Context<'_>, id: i64) -> Result<Subdistrict> {
     ctx.viewer()?;
     let row = ctx.loaders().subdistrict.load_one(id).await?;
-    Ok(Subdistrict(row.ok_or_else(|| AppError::Internal(format!("subdistrict {id} missing")))?))
+    Ok(Subdistrict(row.ok_or_else(|| {
+        AppError::Internal(format!("subdistrict {id} missing"))
+    })?))
 }
 
 async fn load_community(ctx: &Context<'_>, id: i64) -> Result<Community> {
     ctx.viewer()?;
     let row = ctx.loaders().community.load_one(id).await?;
-    Ok(Community(row.ok_or_else(|| AppError::Internal(format!("community {id} missing")))?))
+    Ok(Community(row.ok_or_else(|| {
+        AppError::Internal(format!("community {id} missing"))
+    })?))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,7 +397,12 @@ impl Estate {
 
     /// Households, area and registration figures of the estate.
     async fn stats(&self, ctx: &Context<'_>) -> Result<RegisterStats> {
-        let row = ctx.loaders().stats.load_one(self.0.id).await?.unwrap_or_default();
+        let row = ctx
+            .loaders()
+            .stats
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
         Ok(RegisterStats::from_rows(std::iter::once(&row)))
     }
 
@@ -373,7 +414,12 @@ impl Estate {
         #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
     ) -> Result<BuildingConnection> {
         let page = Page::new(first, after)?;
-        let rows = ctx.loaders().buildings_of.load_one(self.0.id).await?.unwrap_or_default();
+        let rows = ctx
+            .loaders()
+            .buildings_of
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
         Ok(connection_from_slice(&page, &rows, |r| r.id, Building)?)
     }
 
@@ -399,18 +445,38 @@ impl Estate {
             after_id: page.after_id()?,
             limit: page.fetch_limit(),
         };
-        let rows = ctx.loaders().house_pages.load_one(key).await?.unwrap_or_default();
-        Ok(connection_from_rows(&page, rows, |r| Cursor::of_id(r.id), House))
+        let rows = ctx
+            .loaders()
+            .house_pages
+            .load_one(key)
+            .await?
+            .unwrap_or_default();
+        Ok(connection_from_rows(
+            &page,
+            rows,
+            |r| Cursor::of_id(r.id),
+            House,
+        ))
     }
 
     /// The property company currently managing the estate, if any.
     async fn property_company(&self, ctx: &Context<'_>) -> Result<Option<PropertyCompany>> {
-        Ok(ctx.loaders().manager_of.load_one(self.0.id).await?.map(PropertyCompany))
+        Ok(ctx
+            .loaders()
+            .manager_of
+            .load_one(self.0.id)
+            .await?
+            .map(PropertyCompany))
     }
 
     /// The owners' committee of the latest term, if the estate has one.
     async fn committee(&self, ctx: &Context<'_>) -> Result<Option<Committee>> {
-        let committees = ctx.loaders().committees_of.load_one(self.0.id).await?.unwrap_or_default();
+        let committees = ctx
+            .loaders()
+            .committees_of
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
         Ok(committees.into_iter().next().map(Committee))
     }
 }
@@ -459,7 +525,9 @@ impl RegisterStats {
             owners: Count(t.owners),
             registered_owners: Count(t.registered_owners),
             registered_houses: Count(t.registered_houses),
-            registration_rate: Percent(crate::graphql::scalars::parse_hundredths(&rate).unwrap_or(0)),
+            registration_rate: Percent(
+                crate::graphql::scalars::parse_hundredths(&rate).unwrap_or(0),
+            ),
         }
     }
 }
@@ -530,7 +598,11 @@ impl House {
     async fn address(&self, ctx: &Context<'_>) -> Result<String> {
         let building = ctx.loaders().building.load_one(self.0.building_id).await?;
         let label = building.map(|b| b.label).unwrap_or_default();
-        Ok(house_address(&label, &self.0.unit_label, &self.0.room_label))
+        Ok(house_address(
+            &label,
+            &self.0.unit_label,
+            &self.0.room_label,
+        ))
     }
 
     /// The unit (单元) label; empty where the building has no units.
@@ -594,7 +666,9 @@ impl House {
     /// The building the house is in.
     async fn building(&self, ctx: &Context<'_>) -> Result<Building> {
         let row = ctx.loaders().building.load_one(self.0.building_id).await?;
-        Ok(Building(row.ok_or_else(|| AppError::Internal("building missing".into()))?))
+        Ok(Building(row.ok_or_else(|| {
+            AppError::Internal("building missing".into())
+        })?))
     }
 
     /// The estate the house is in.
@@ -614,7 +688,12 @@ impl House {
             return Err(AppError::forbidden("analysts see figures, not owners").into());
         }
         let page = Page::new(first, after)?;
-        let rows = ctx.loaders().owners_of.load_one(self.0.id).await?.unwrap_or_default();
+        let rows = ctx
+            .loaders()
+            .owners_of
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
         Ok(connection_from_slice(&page, &rows, |r| r.id, Owner)?)
     }
 }
@@ -638,11 +717,13 @@ impl Owner {
     /// The owner's name, masked unless the viewer is this owner or a city administrator.
     async fn display_name(&self, ctx: &Context<'_>) -> Result<String> {
         let viewer = ctx.viewer()?;
-        Ok(if viewer.may_see_full_name_of(self.0.id) || self.0.kind != "PERSON" {
-            self.0.name.clone()
-        } else {
-            mask_name(&self.0.name)
-        })
+        Ok(
+            if viewer.may_see_full_name_of(self.0.id) || self.0.kind != "PERSON" {
+                self.0.name.clone()
+            } else {
+                mask_name(&self.0.name)
+            },
+        )
     }
 
     /// Person, developer or organisation.
@@ -677,12 +758,21 @@ impl Owner {
     ) -> Result<HouseConnection> {
         let viewer = ctx.viewer()?;
         let page = Page::new(first, after)?;
-        let houses = ctx.loaders().houses_of_owner.load_one(self.0.id).await?.unwrap_or_default();
+        let houses = ctx
+            .loaders()
+            .houses_of_owner
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
         let estate_ids: Vec<i64> = houses.iter().map(|h| h.estate_id).collect();
         let estates = ctx.loaders().estate.load_many(estate_ids).await?;
         let visible: Vec<HouseRow> = houses
             .into_iter()
-            .filter(|h| estates.get(&h.estate_id).is_some_and(|e| viewer.can_read_estate(e.place())))
+            .filter(|h| {
+                estates
+                    .get(&h.estate_id)
+                    .is_some_and(|e| viewer.can_read_estate(e.place()))
+            })
             .collect();
         Ok(connection_from_slice(&page, &visible, |r| r.id, House)?)
     }
@@ -694,7 +784,12 @@ pub async fn owner_visible(ctx: &Context<'_>, owner_id: i64) -> AppResult<bool> 
     if viewer.owner_id() == Some(owner_id) {
         return Ok(true);
     }
-    let houses = ctx.loaders().houses_of_owner.load_one(owner_id).await?.unwrap_or_default();
+    let houses = ctx
+        .loaders()
+        .houses_of_owner
+        .load_one(owner_id)
+        .await?
+        .unwrap_or_default();
     let estates = ctx
         .loaders()
         .estate
@@ -788,8 +883,18 @@ impl Committee {
         #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
     ) -> Result<CommitteeMemberConnection> {
         let page = Page::new(first, after)?;
-        let rows = ctx.loaders().members_of.load_one(self.0.id).await?.unwrap_or_default();
-        Ok(connection_from_slice(&page, &rows, |r| r.id, CommitteeMember)?)
+        let rows = ctx
+            .loaders()
+            .members_of
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(connection_from_slice(
+            &page,
+            &rows,
+            |r| r.id,
+            CommitteeMember,
+        )?)
     }
 }
 
@@ -904,7 +1009,9 @@ pub struct ViewerInfo {
 impl ViewerInfo {
     /// The caller's own owner record, for OWNER and COMMITTEE_MEMBER.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<Owner>> {
-        let Some(id) = self.owner_id else { return Ok(None) };
+        let Some(id) = self.owner_id else {
+            return Ok(None);
+        };
         Ok(ctx.loaders().owner.load_one(id).await?.map(Owner))
     }
 }
@@ -946,7 +1053,8 @@ impl RegistryQuery {
             ),
         };
         let mut conn = ctx.db().conn().await.map_err(AppError::from)?;
-        let rows = repo::estates_page(&mut conn, &viewer.scope, &filter, sort, descending, &page).await?;
+        let rows =
+            repo::estates_page(&mut conn, &viewer.scope, &filter, sort, descending, &page).await?;
         Ok(connection_from_rows(
             &page,
             rows,
@@ -976,7 +1084,12 @@ impl RegistryQuery {
         let page = Page::new(first, after)?;
         let mut conn = ctx.db().conn().await.map_err(AppError::from)?;
         let rows = repo::districts_page(&mut conn, &page).await?;
-        Ok(connection_from_rows(&page, rows, |r| Cursor::of_id(r.id), District))
+        Ok(connection_from_rows(
+            &page,
+            rows,
+            |r| Cursor::of_id(r.id),
+            District,
+        ))
     }
 
     /// Property companies registered in the city.
@@ -990,7 +1103,12 @@ impl RegistryQuery {
         let page = Page::new(first, after)?;
         let mut conn = ctx.db().conn().await.map_err(AppError::from)?;
         let rows = repo::companies_page(&mut conn, &page).await?;
-        Ok(connection_from_rows(&page, rows, |r| Cursor::of_id(r.id), PropertyCompany))
+        Ok(connection_from_rows(
+            &page,
+            rows,
+            |r| Cursor::of_id(r.id),
+            PropertyCompany,
+        ))
     }
 
     /// City-wide and per-district register figures (city administrators and analysts).
@@ -998,13 +1116,19 @@ impl RegistryQuery {
         let viewer = ctx.viewer()?;
         viewer.require_role(&[Role::CityAdmin, Role::Analyst], "city statistics")?;
         let mut conn = ctx.db().conn().await.map_err(AppError::from)?;
-        let rows = repo::all_stats_with_district(&mut conn).await.map_err(AppError::from)?;
+        let rows = repo::all_stats_with_district(&mut conn)
+            .await
+            .map_err(AppError::from)?;
         drop(conn);
         let mut by_district: std::collections::BTreeMap<i64, Vec<StatsRow>> = Default::default();
         for (district, row) in &rows {
             by_district.entry(*district).or_default().push(row.clone());
         }
-        let districts = ctx.loaders().district.load_many(by_district.keys().copied()).await?;
+        let districts = ctx
+            .loaders()
+            .district
+            .load_many(by_district.keys().copied())
+            .await?;
         let total = RegisterStats::from_rows(rows.iter().map(|(_, r)| r));
         let districts = by_district
             .into_iter()
@@ -1054,11 +1178,17 @@ impl RegistryMutation {
         #[graphql(desc = "The estate and its new settings.")] input: UpdateEstateSettingsInput,
     ) -> Result<Estate> {
         let viewer = ctx.viewer()?;
-        viewer.require_role(&[Role::CommitteeMember, Role::CityAdmin], "changing an estate's rules")?;
+        viewer.require_role(
+            &[Role::CommitteeMember, Role::CityAdmin],
+            "changing an estate's rules",
+        )?;
         let estate_id = decode_id_of(NodeKind::Estate, &input.estate_id)?;
         if let Some(days) = input.notice_days {
             if !(0..=365).contains(&days) {
-                return Err(AppError::bad_input(format!("noticeDays must be between 0 and 365 (got {days})")).into());
+                return Err(AppError::bad_input(format!(
+                    "noticeDays must be between 0 and 365 (got {days})"
+                ))
+                .into());
             }
         }
         readable_estate(ctx, estate_id).await?;
@@ -1066,7 +1196,10 @@ impl RegistryMutation {
         if viewer.role == Role::CommitteeMember
             && !super::repo::sits_on_committee_of(&mut conn, viewer.subject, estate_id).await?
         {
-            return Err(AppError::forbidden("only the estate's own committee may change its rules").into());
+            return Err(AppError::forbidden(
+                "only the estate's own committee may change its rules",
+            )
+            .into());
         }
         let row = super::repo::update_settings(
             &mut conn,
@@ -1075,7 +1208,8 @@ impl RegistryMutation {
             input.non_voter_rule.map(NonVoterRule::as_db),
         )
         .await?;
-        ctx.bus().publish(crate::events::Event::EstateChanged { estate_id });
+        ctx.bus()
+            .publish(crate::events::Event::EstateChanged { estate_id });
         Ok(Estate(row))
     }
 }
@@ -1098,7 +1232,7 @@ impl RegistrySubscription {
         let data = ctx.data_of_request();
         let (viewer, db) = (data.viewer.clone(), data.db.clone());
         let changes = data.bus.subscribe_estate(id);
-        let initial = futures_util::stream::once(async move { () });
+        let initial = futures_util::stream::once(async {});
         Ok(initial.chain(changes).then(move |_| {
             let (viewer, db) = (viewer.clone(), db.clone());
             async move {
@@ -1121,15 +1255,25 @@ impl RegistrySubscription {
 
 /// Resolves a global id of the register to its object, under the same access rules as the
 /// fields that lead to it.
-pub async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: i64) -> AppResult<crate::graphql::Node> {
+pub async fn resolve_node(
+    ctx: &Context<'_>,
+    kind: NodeKind,
+    id: i64,
+) -> AppResult<crate::graphql::Node> {
     use crate::graphql::Node;
     let viewer = ctx.viewer()?;
     let l = ctx.loaders();
     let missing = || AppError::not_found(format!("no {} with this id", kind.type_name()));
     Ok(match kind {
-        NodeKind::District => Node::District(District(l.district.load_one(id).await?.ok_or_else(missing)?)),
-        NodeKind::Subdistrict => Node::Subdistrict(Subdistrict(l.subdistrict.load_one(id).await?.ok_or_else(missing)?)),
-        NodeKind::Community => Node::Community(Community(l.community.load_one(id).await?.ok_or_else(missing)?)),
+        NodeKind::District => Node::District(District(
+            l.district.load_one(id).await?.ok_or_else(missing)?,
+        )),
+        NodeKind::Subdistrict => Node::Subdistrict(Subdistrict(
+            l.subdistrict.load_one(id).await?.ok_or_else(missing)?,
+        )),
+        NodeKind::Community => Node::Community(Community(
+            l.community.load_one(id).await?.ok_or_else(missing)?,
+        )),
         NodeKind::Estate => Node::Estate(Estate(readable_estate(ctx, id).await?)),
         NodeKind::Building => {
             let b = l.building.load_one(id).await?.ok_or_else(missing)?;
@@ -1149,7 +1293,9 @@ pub async fn resolve_node(ctx: &Context<'_>, kind: NodeKind, id: i64) -> AppResu
             }
             Node::Owner(o)
         }
-        NodeKind::PropertyCompany => Node::PropertyCompany(PropertyCompany(l.company.load_one(id).await?.ok_or_else(missing)?)),
+        NodeKind::PropertyCompany => Node::PropertyCompany(PropertyCompany(
+            l.company.load_one(id).await?.ok_or_else(missing)?,
+        )),
         NodeKind::Committee => {
             let c = l.committee.load_one(id).await?.ok_or_else(missing)?;
             readable_estate(ctx, c.estate_id).await?;

@@ -157,17 +157,29 @@ impl Loader<HousePageKey> for HousePagesByEstate {
     type Value = Vec<HouseRow>;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[HousePageKey]) -> Result<HashMap<HousePageKey, Vec<HouseRow>>, LoadError> {
+    async fn load(
+        &self,
+        keys: &[HousePageKey],
+    ) -> Result<HashMap<HousePageKey, Vec<HouseRow>>, LoadError> {
         let mut conn = self.0.conn().await.map_err(load_error)?;
-        let groups = group(keys.iter().map(|k| ((k.filter, k.after_id, k.limit), k.estate_id)));
+        let groups = group(
+            keys.iter()
+                .map(|k| ((k.filter, k.after_id, k.limit), k.estate_id)),
+        );
         let mut out = HashMap::new();
         for ((filter, after_id, limit), estate_ids) in groups {
-            let rows = repo::house_pages_for_estates(&mut conn, &estate_ids, &filter, after_id, limit)
-                .await
-                .map_err(load_error)?;
+            let rows =
+                repo::house_pages_for_estates(&mut conn, &estate_ids, &filter, after_id, limit)
+                    .await
+                    .map_err(load_error)?;
             let mut by_estate = group(rows.into_iter().map(|r| (r.estate_id, r)));
             for estate_id in estate_ids {
-                let key = HousePageKey { estate_id, filter, after_id, limit };
+                let key = HousePageKey {
+                    estate_id,
+                    filter,
+                    after_id,
+                    limit,
+                };
                 out.insert(key, by_estate.remove(&estate_id).unwrap_or_default());
             }
         }

@@ -17,31 +17,58 @@ use crate::graphql::relay::Page;
 type QResult<T> = Result<T, diesel::result::Error>;
 
 pub async fn districts_by_ids(conn: &mut DbConnection, ids: &[i64]) -> QResult<Vec<DistrictRow>> {
-    districts::table.filter(districts::id.eq_any(ids)).load(conn).await
+    districts::table
+        .filter(districts::id.eq_any(ids))
+        .load(conn)
+        .await
 }
 
-pub async fn subdistricts_by_ids(conn: &mut DbConnection, ids: &[i64]) -> QResult<Vec<SubdistrictRow>> {
-    subdistricts::table.filter(subdistricts::id.eq_any(ids)).load(conn).await
+pub async fn subdistricts_by_ids(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> QResult<Vec<SubdistrictRow>> {
+    subdistricts::table
+        .filter(subdistricts::id.eq_any(ids))
+        .load(conn)
+        .await
 }
 
-pub async fn communities_by_ids(conn: &mut DbConnection, ids: &[i64]) -> QResult<Vec<CommunityRow>> {
-    communities::table.filter(communities::id.eq_any(ids)).load(conn).await
+pub async fn communities_by_ids(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> QResult<Vec<CommunityRow>> {
+    communities::table
+        .filter(communities::id.eq_any(ids))
+        .load(conn)
+        .await
 }
 
 pub async fn estates_by_ids(conn: &mut DbConnection, ids: &[i64]) -> QResult<Vec<EstateRow>> {
-    estates::table.filter(estates::id.eq_any(ids)).load(conn).await
+    estates::table
+        .filter(estates::id.eq_any(ids))
+        .load(conn)
+        .await
 }
 
 pub async fn buildings_by_ids(conn: &mut DbConnection, ids: &[i64]) -> QResult<Vec<BuildingRow>> {
-    buildings::table.filter(buildings::id.eq_any(ids)).load(conn).await
+    buildings::table
+        .filter(buildings::id.eq_any(ids))
+        .load(conn)
+        .await
 }
 
 pub async fn houses_by_ids(conn: &mut DbConnection, ids: &[i64]) -> QResult<Vec<HouseRow>> {
-    houses::table.filter(houses::id.eq_any(ids)).load(conn).await
+    houses::table
+        .filter(houses::id.eq_any(ids))
+        .load(conn)
+        .await
 }
 
 pub async fn owners_by_ids(conn: &mut DbConnection, ids: &[i64]) -> QResult<Vec<OwnerRow>> {
-    owners::table.filter(owners::id.eq_any(ids)).load(conn).await
+    owners::table
+        .filter(owners::id.eq_any(ids))
+        .load(conn)
+        .await
 }
 
 pub async fn companies_by_ids(conn: &mut DbConnection, ids: &[i64]) -> QResult<Vec<CompanyRow>> {
@@ -52,7 +79,10 @@ pub async fn companies_by_ids(conn: &mut DbConnection, ids: &[i64]) -> QResult<V
 }
 
 pub async fn committees_by_ids(conn: &mut DbConnection, ids: &[i64]) -> QResult<Vec<CommitteeRow>> {
-    committees::table.filter(committees::id.eq_any(ids)).load(conn).await
+    committees::table
+        .filter(committees::id.eq_any(ids))
+        .load(conn)
+        .await
 }
 
 pub async fn stats_for(conn: &mut DbConnection, estate_ids: &[i64]) -> QResult<Vec<StatsRow>> {
@@ -62,7 +92,10 @@ pub async fn stats_for(conn: &mut DbConnection, estate_ids: &[i64]) -> QResult<V
         .await
 }
 
-pub async fn subdistricts_for(conn: &mut DbConnection, district_ids: &[i64]) -> QResult<Vec<SubdistrictRow>> {
+pub async fn subdistricts_for(
+    conn: &mut DbConnection,
+    district_ids: &[i64],
+) -> QResult<Vec<SubdistrictRow>> {
     subdistricts::table
         .filter(subdistricts::district_id.eq_any(district_ids))
         .order(subdistricts::id)
@@ -70,7 +103,10 @@ pub async fn subdistricts_for(conn: &mut DbConnection, district_ids: &[i64]) -> 
         .await
 }
 
-pub async fn communities_for(conn: &mut DbConnection, subdistrict_ids: &[i64]) -> QResult<Vec<CommunityRow>> {
+pub async fn communities_for(
+    conn: &mut DbConnection,
+    subdistrict_ids: &[i64],
+) -> QResult<Vec<CommunityRow>> {
     communities::table
         .filter(communities::subdistrict_id.eq_any(subdistrict_ids))
         .order(communities::id)
@@ -78,7 +114,10 @@ pub async fn communities_for(conn: &mut DbConnection, subdistrict_ids: &[i64]) -
         .await
 }
 
-pub async fn estates_for_communities(conn: &mut DbConnection, community_ids: &[i64]) -> QResult<Vec<EstateRow>> {
+pub async fn estates_for_communities(
+    conn: &mut DbConnection,
+    community_ids: &[i64],
+) -> QResult<Vec<EstateRow>> {
     estates::table
         .filter(estates::community_id.eq_any(community_ids))
         .order(estates::id)
@@ -86,7 +125,10 @@ pub async fn estates_for_communities(conn: &mut DbConnection, community_ids: &[i
         .await
 }
 
-pub async fn buildings_for(conn: &mut DbConnection, estate_ids: &[i64]) -> QResult<Vec<BuildingRow>> {
+pub async fn buildings_for(
+    conn: &mut DbConnection,
+    estate_ids: &[i64],
+) -> QResult<Vec<BuildingRow>> {
     buildings::table
         .filter(buildings::estate_id.eq_any(estate_ids))
         .order(buildings::id)
@@ -94,7 +136,10 @@ pub async fn buildings_for(conn: &mut DbConnection, estate_ids: &[i64]) -> QResu
         .await
 }
 
-pub async fn houses_for_buildings(conn: &mut DbConnection, building_ids: &[i64]) -> QResult<Vec<HouseRow>> {
+pub async fn houses_for_buildings(
+    conn: &mut DbConnection,
+    building_ids: &[i64],
+) -> QResult<Vec<HouseRow>> {
     houses::table
         .filter(houses::building_id.eq_any(building_ids))
         .order(houses::id)
@@ -116,7 +161,11 @@ pub async fn house_pages_for_estates(
     if estate_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = estate_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let ids = estate_ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     let mut conditions = format!("h.estate_id IN ({ids}) AND h.id > {after_id}");
     if let Some(usage) = filter.usage {
         conditions.push_str(&format!(" AND h.usage = '{}'", usage.as_db()));
@@ -142,7 +191,10 @@ pub struct HouseFilterKey {
 }
 
 /// The current owners of each house (ownerships without an end).
-pub async fn current_owners_for(conn: &mut DbConnection, house_ids: &[i64]) -> QResult<Vec<(i64, OwnerRow)>> {
+pub async fn current_owners_for(
+    conn: &mut DbConnection,
+    house_ids: &[i64],
+) -> QResult<Vec<(i64, OwnerRow)>> {
     ownerships::table
         .inner_join(owners::table)
         .filter(ownerships::house_id.eq_any(house_ids))
@@ -154,7 +206,10 @@ pub async fn current_owners_for(conn: &mut DbConnection, house_ids: &[i64]) -> Q
 }
 
 /// The houses each owner currently owns.
-pub async fn current_houses_of(conn: &mut DbConnection, owner_ids: &[i64]) -> QResult<Vec<(i64, HouseRow)>> {
+pub async fn current_houses_of(
+    conn: &mut DbConnection,
+    owner_ids: &[i64],
+) -> QResult<Vec<(i64, HouseRow)>> {
     ownerships::table
         .inner_join(houses::table)
         .filter(ownerships::owner_id.eq_any(owner_ids))
@@ -166,18 +221,29 @@ pub async fn current_houses_of(conn: &mut DbConnection, owner_ids: &[i64]) -> QR
 }
 
 /// The company currently managing each estate.
-pub async fn current_managers_for(conn: &mut DbConnection, estate_ids: &[i64]) -> QResult<Vec<(i64, CompanyRow)>> {
+pub async fn current_managers_for(
+    conn: &mut DbConnection,
+    estate_ids: &[i64],
+) -> QResult<Vec<(i64, CompanyRow)>> {
     estate_managements::table
-        .inner_join(property_companies::table.on(property_companies::id.eq(estate_managements::company_id)))
+        .inner_join(
+            property_companies::table.on(property_companies::id.eq(estate_managements::company_id)),
+        )
         .filter(estate_managements::estate_id.eq_any(estate_ids))
         .filter(estate_managements::until.is_null())
-        .select((estate_managements::estate_id, property_companies::all_columns))
+        .select((
+            estate_managements::estate_id,
+            property_companies::all_columns,
+        ))
         .load(conn)
         .await
 }
 
 /// The estates each company currently manages.
-pub async fn managed_estates_for(conn: &mut DbConnection, company_ids: &[i64]) -> QResult<Vec<(i64, EstateRow)>> {
+pub async fn managed_estates_for(
+    conn: &mut DbConnection,
+    company_ids: &[i64],
+) -> QResult<Vec<(i64, EstateRow)>> {
     estate_managements::table
         .inner_join(estates::table.on(estates::id.eq(estate_managements::estate_id)))
         .filter(estate_managements::company_id.eq_any(company_ids))
@@ -189,7 +255,10 @@ pub async fn managed_estates_for(conn: &mut DbConnection, company_ids: &[i64]) -
 }
 
 /// The committees of each estate, latest term first.
-pub async fn committees_for(conn: &mut DbConnection, estate_ids: &[i64]) -> QResult<Vec<CommitteeRow>> {
+pub async fn committees_for(
+    conn: &mut DbConnection,
+    estate_ids: &[i64],
+) -> QResult<Vec<CommitteeRow>> {
     committees::table
         .filter(committees::estate_id.eq_any(estate_ids))
         .order((committees::estate_id, committees::term_end.desc()))
@@ -197,7 +266,10 @@ pub async fn committees_for(conn: &mut DbConnection, estate_ids: &[i64]) -> QRes
         .await
 }
 
-pub async fn members_for(conn: &mut DbConnection, committee_ids: &[i64]) -> QResult<Vec<CommitteeMemberRow>> {
+pub async fn members_for(
+    conn: &mut DbConnection,
+    committee_ids: &[i64],
+) -> QResult<Vec<CommitteeMemberRow>> {
     committee_members::table
         .filter(committee_members::committee_id.eq_any(committee_ids))
         .order(committee_members::id)
@@ -248,7 +320,9 @@ pub async fn estates_page(
         Scope::All => q,
         Scope::Subdistrict(s) => q.filter(estates::subdistrict_id.eq(*s)),
         Scope::Community(c) => q.filter(estates::community_id.eq(*c)),
-        Scope::Estates(set) => q.filter(estates::id.eq_any(set.iter().copied().collect::<Vec<_>>())),
+        Scope::Estates(set) => {
+            q.filter(estates::id.eq_any(set.iter().copied().collect::<Vec<_>>()))
+        }
     };
     if let Some(d) = filter.district_id {
         q = q.filter(estates::district_id.eq(d));
@@ -260,39 +334,57 @@ pub async fn estates_page(
         q = q.filter(estates::community_id.eq(c));
     }
     if let Some(name) = filter.name_contains.as_deref().filter(|n| !n.is_empty()) {
-        let escaped = name.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = name
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         q = q.filter(estates::name.like(format!("%{escaped}%")).escape('\\'));
     }
     if let Some(after) = &page.after {
-        let bad = || AppError::bad_input("the `after` cursor does not belong to this list and order");
+        let bad =
+            || AppError::bad_input("the `after` cursor does not belong to this list and order");
         let (id, key) = after.split_once('|').ok_or_else(bad)?;
         let id: i64 = id.parse().map_err(|_| bad())?;
         q = match (sort, descending) {
             (EstateSort::Name, false) => q.filter(
-                estates::name.gt(key.to_string()).or(estates::name.eq(key.to_string()).and(estates::id.gt(id))),
+                estates::name
+                    .gt(key.to_string())
+                    .or(estates::name.eq(key.to_string()).and(estates::id.gt(id))),
             ),
             (EstateSort::Name, true) => q.filter(
-                estates::name.lt(key.to_string()).or(estates::name.eq(key.to_string()).and(estates::id.lt(id))),
+                estates::name
+                    .lt(key.to_string())
+                    .or(estates::name.eq(key.to_string()).and(estates::id.lt(id))),
             ),
             (EstateSort::Households | EstateSort::RegistrationRate, _) => {
                 let key: i64 = key.parse().map_err(|_| bad())?;
-                let column_is = |greater: bool| -> Box<dyn BoxableExpression<_, DbBackend, SqlType = diesel::sql_types::Bool>> {
+                let column_is = |greater: bool| -> Box<
+                    dyn BoxableExpression<_, DbBackend, SqlType = diesel::sql_types::Bool>,
+                > {
                     match (sort, greater) {
                         (EstateSort::Households, true) => Box::new(
-                            estate_stats::households.gt(key).or(estate_stats::households.eq(key).and(estates::id.gt(id))),
+                            estate_stats::households
+                                .gt(key)
+                                .or(estate_stats::households.eq(key).and(estates::id.gt(id))),
                         ),
                         (EstateSort::Households, false) => Box::new(
-                            estate_stats::households.lt(key).or(estate_stats::households.eq(key).and(estates::id.lt(id))),
+                            estate_stats::households
+                                .lt(key)
+                                .or(estate_stats::households.eq(key).and(estates::id.lt(id))),
                         ),
                         (_, true) => Box::new(
-                            estate_stats::registration_ppm
-                                .gt(key)
-                                .or(estate_stats::registration_ppm.eq(key).and(estates::id.gt(id))),
+                            estate_stats::registration_ppm.gt(key).or(
+                                estate_stats::registration_ppm
+                                    .eq(key)
+                                    .and(estates::id.gt(id)),
+                            ),
                         ),
                         (_, false) => Box::new(
-                            estate_stats::registration_ppm
-                                .lt(key)
-                                .or(estate_stats::registration_ppm.eq(key).and(estates::id.lt(id))),
+                            estate_stats::registration_ppm.lt(key).or(
+                                estate_stats::registration_ppm
+                                    .eq(key)
+                                    .and(estates::id.lt(id)),
+                            ),
                         ),
                     }
                 };
@@ -303,9 +395,15 @@ pub async fn estates_page(
     q = match (sort, descending) {
         (EstateSort::Name, false) => q.order((estates::name.asc(), estates::id.asc())),
         (EstateSort::Name, true) => q.order((estates::name.desc(), estates::id.desc())),
-        (EstateSort::Households, false) => q.order((estate_stats::households.asc(), estates::id.asc())),
-        (EstateSort::Households, true) => q.order((estate_stats::households.desc(), estates::id.desc())),
-        (EstateSort::RegistrationRate, false) => q.order((estate_stats::registration_ppm.asc(), estates::id.asc())),
+        (EstateSort::Households, false) => {
+            q.order((estate_stats::households.asc(), estates::id.asc()))
+        }
+        (EstateSort::Households, true) => {
+            q.order((estate_stats::households.desc(), estates::id.desc()))
+        }
+        (EstateSort::RegistrationRate, false) => {
+            q.order((estate_stats::registration_ppm.asc(), estates::id.asc()))
+        }
         (EstateSort::RegistrationRate, true) => {
             q.order((estate_stats::registration_ppm.desc(), estates::id.desc()))
         }
@@ -313,7 +411,10 @@ pub async fn estates_page(
     Ok(q.limit(page.fetch_limit()).load(conn).await?)
 }
 
-pub async fn districts_page(conn: &mut DbConnection, page: &Page) -> Result<Vec<DistrictRow>, AppError> {
+pub async fn districts_page(
+    conn: &mut DbConnection,
+    page: &Page,
+) -> Result<Vec<DistrictRow>, AppError> {
     let after = page.after_id()?;
     Ok(districts::table
         .filter(districts::id.gt(after))
@@ -323,7 +424,10 @@ pub async fn districts_page(conn: &mut DbConnection, page: &Page) -> Result<Vec<
         .await?)
 }
 
-pub async fn companies_page(conn: &mut DbConnection, page: &Page) -> Result<Vec<CompanyRow>, AppError> {
+pub async fn companies_page(
+    conn: &mut DbConnection,
+    page: &Page,
+) -> Result<Vec<CompanyRow>, AppError> {
     let after = page.after_id()?;
     Ok(property_companies::table
         .filter(property_companies::id.gt(after))
@@ -350,7 +454,12 @@ pub async fn refresh_estate_stats(conn: &mut DbConnection, estate_ids: &[i64]) -
     }
     let house_rows: Vec<(i64, i64, String, i64)> = houses::table
         .filter(houses::estate_id.eq_any(estate_ids))
-        .select((houses::id, houses::estate_id, houses::usage, houses::area_centi))
+        .select((
+            houses::id,
+            houses::estate_id,
+            houses::usage,
+            houses::area_centi,
+        ))
         .load(conn)
         .await?;
     let holdings: Vec<(i64, i64, String)> = ownerships::table
@@ -392,9 +501,14 @@ pub async fn refresh_estate_stats(conn: &mut DbConnection, estate_ids: &[i64]) -
     let mut owners_seen: HashMap<i64, HashMap<i64, bool>> = HashMap::new();
     let mut registered_houses: HashMap<i64, std::collections::HashSet<i64>> = HashMap::new();
     for (house, owner, status) in &holdings {
-        let Some(estate) = estate_of.get(house) else { continue };
+        let Some(estate) = estate_of.get(house) else {
+            continue;
+        };
         let verified = status == "VERIFIED";
-        owners_seen.entry(*estate).or_default().insert(*owner, verified);
+        owners_seen
+            .entry(*estate)
+            .or_default()
+            .insert(*owner, verified);
         if verified {
             registered_houses.entry(*estate).or_default().insert(*house);
         }
@@ -412,13 +526,20 @@ pub async fn refresh_estate_stats(conn: &mut DbConnection, estate_ids: &[i64]) -
         .await?;
     let rows: Vec<NewStats> = totals.into_values().collect();
     for row in &rows {
-        diesel::insert_into(estate_stats::table).values(row).execute(conn).await?;
+        diesel::insert_into(estate_stats::table)
+            .values(row)
+            .execute(conn)
+            .await?;
     }
     Ok(())
 }
 
 /// Whether the owner sits on the estate's committee of the current term.
-pub async fn sits_on_committee_of(conn: &mut DbConnection, owner_id: i64, estate_id: i64) -> QResult<bool> {
+pub async fn sits_on_committee_of(
+    conn: &mut DbConnection,
+    owner_id: i64,
+    estate_id: i64,
+) -> QResult<bool> {
     let today = chrono::Utc::now().date_naive();
     let n: i64 = committee_members::table
         .inner_join(committees::table)

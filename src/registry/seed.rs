@@ -48,12 +48,14 @@ impl Rng {
 }
 
 const SURNAMES: &[&str] = &[
-    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马", "罗",
-    "梁", "宋", "郑", "谢", "韩", "唐", "冯", "于", "董", "萧", "程", "曹", "袁", "邓", "许", "傅", "沈", "曾", "彭", "吕",
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林",
+    "何", "郭", "马", "罗", "梁", "宋", "郑", "谢", "韩", "唐", "冯", "于", "董", "萧", "程", "曹",
+    "袁", "邓", "许", "傅", "沈", "曾", "彭", "吕",
 ];
 const GIVEN: &[&str] = &[
-    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "霞", "平", "刚",
-    "桂英", "玉兰", "志强", "海燕", "春梅", "晓东", "红梅", "建华", "国庆", "文博", "子涵", "浩然", "雨桐", "宇航", "欣怡",
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
+    "超", "霞", "平", "刚", "桂英", "玉兰", "志强", "海燕", "春梅", "晓东", "红梅", "建华", "国庆",
+    "文博", "子涵", "浩然", "雨桐", "宇航", "欣怡",
 ];
 
 /// Who the demo's ready-made tokens are for.
@@ -112,11 +114,14 @@ pub async fn is_empty(db: &Db) -> Result<bool, AppError> {
 /// Writes the demo register in one transaction. Refuses a register that already has estates.
 pub async fn seed_demo(db: &Db, pii_key: &[u8]) -> Result<DemoIdentities, AppError> {
     if !is_empty(db).await? {
-        return Err(AppError::Conflict("the register is not empty; the demo is seeded only into an empty database".into()));
+        return Err(AppError::Conflict(
+            "the register is not empty; the demo is seeded only into an empty database".into(),
+        ));
     }
     let mut conn = db.conn().await?;
     let key = pii_key.to_vec();
-    conn.transaction(async |c| write_demo(c, &key).await).await?;
+    conn.transaction(async |c| write_demo(c, &key).await)
+        .await?;
     drop(conn);
     demo_identities(db)
         .await?
@@ -127,7 +132,12 @@ pub async fn seed_demo(db: &Db, pii_key: &[u8]) -> Result<DemoIdentities, AppErr
 pub async fn demo_identities(db: &Db) -> Result<Option<DemoIdentities>, AppError> {
     let mut conn = db.conn().await?;
     let c = &mut *conn;
-    let owner_named = |name: &'static str| owners::table.filter(owners::name.eq(name)).select(owners::id).order(owners::id);
+    let owner_named = |name: &'static str| {
+        owners::table
+            .filter(owners::name.eq(name))
+            .select(owners::id)
+            .order(owners::id)
+    };
     let owner: Option<i64> = owner_named(DEMO_OWNER).first(c).await.optional()?;
     let chair: Option<i64> = owner_named(DEMO_CHAIR).first(c).await.optional()?;
     let mut staff_of = async |role: &'static str| -> Result<Option<i64>, AppError> {
@@ -144,18 +154,22 @@ pub async fn demo_identities(db: &Db) -> Result<Option<DemoIdentities>, AppError
     let officer = staff_of("SUBDISTRICT_OFFICER").await?;
     let admin = staff_of("CITY_ADMIN").await?;
     let analyst = staff_of("ANALYST").await?;
-    Ok(match (owner, chair, manager, community, officer, admin, analyst) {
-        (Some(owner), Some(chair), Some(pm), Some(cs), Some(so), Some(ca), Some(an)) => Some(DemoIdentities {
-            owner,
-            committee_member: chair,
-            property_manager: pm,
-            community_staff: cs,
-            subdistrict_officer: so,
-            city_admin: ca,
-            analyst: an,
-        }),
-        _ => None,
-    })
+    Ok(
+        match (owner, chair, manager, community, officer, admin, analyst) {
+            (Some(owner), Some(chair), Some(pm), Some(cs), Some(so), Some(ca), Some(an)) => {
+                Some(DemoIdentities {
+                    owner,
+                    committee_member: chair,
+                    property_manager: pm,
+                    community_staff: cs,
+                    subdistrict_officer: so,
+                    city_admin: ca,
+                    analyst: an,
+                })
+            }
+            _ => None,
+        },
+    )
 }
 
 async fn write_demo(c: &mut DbConnection, pii_key: &[u8]) -> Result<(), AppError> {
@@ -165,7 +179,15 @@ async fn write_demo(c: &mut DbConnection, pii_key: &[u8]) -> Result<(), AppError
     // Administrative chain.
     let mut district_ids = Vec::new();
     for name in ["李沧区", "城阳区", "市南区"] {
-        district_ids.push(insert_id!(c, diesel::insert_into(districts::table).values(NewDistrict { name }).returning(districts::id)).await?);
+        district_ids.push(
+            insert_id!(
+                c,
+                diesel::insert_into(districts::table)
+                    .values(NewDistrict { name })
+                    .returning(districts::id)
+            )
+            .await?,
+        );
     }
     let subdistrict_plan = [(0, "浮山路街道"), (1, "红岛街道"), (2, "八大关街道")];
     let mut subdistrict_ids = Vec::new();
@@ -175,7 +197,10 @@ async fn write_demo(c: &mut DbConnection, pii_key: &[u8]) -> Result<(), AppError
             insert_id!(
                 c,
                 diesel::insert_into(subdistricts::table)
-                    .values(NewSubdistrict { district_id: district_ids[d], name })
+                    .values(NewSubdistrict {
+                        district_id: district_ids[d],
+                        name
+                    })
                     .returning(subdistricts::id),
             )
             .await?,
@@ -188,7 +213,10 @@ async fn write_demo(c: &mut DbConnection, pii_key: &[u8]) -> Result<(), AppError
         let id = insert_id!(
             c,
             diesel::insert_into(communities::table)
-                .values(NewCommunity { subdistrict_id, name })
+                .values(NewCommunity {
+                    subdistrict_id,
+                    name
+                })
                 .returning(communities::id),
         )
         .await?;
@@ -299,7 +327,11 @@ async fn write_demo(c: &mut DbConnection, pii_key: &[u8]) -> Result<(), AppError
                     name: plan.name,
                     address: plan.address,
                     notice_days: 15,
-                    nonvoter_rule: if index == 1 { "FOLLOW_MAJORITY_CHOICE" } else { "NONE" },
+                    nonvoter_rule: if index == 1 {
+                        "FOLLOW_MAJORITY_CHOICE"
+                    } else {
+                        "NONE"
+                    },
                     created_at: now,
                 })
                 .returning(estates::id),
@@ -317,7 +349,17 @@ async fn write_demo(c: &mut DbConnection, pii_key: &[u8]) -> Result<(), AppError
             .await?;
 
         let houses = write_houses(c, &mut rng, estate_id, plan).await?;
-        let owners_of_estate = write_owners(c, &mut rng, pii_key, plan, &houses, developer_id, &mut next_person, index == 0).await?;
+        let owners_of_estate = write_owners(
+            c,
+            &mut rng,
+            pii_key,
+            plan,
+            &houses,
+            developer_id,
+            &mut next_person,
+            index == 0,
+        )
+        .await?;
 
         if let Some((code, start, seats)) = plan.committee {
             let committee_id = insert_id!(
@@ -327,7 +369,9 @@ async fn write_demo(c: &mut DbConnection, pii_key: &[u8]) -> Result<(), AppError
                         estate_id,
                         assembly_code: code,
                         term_start: start,
-                        term_end: date(start.year() + 5, start.month(), 1).pred_opt().unwrap_or(start),
+                        term_end: date(start.year() + 5, start.month(), 1)
+                            .pred_opt()
+                            .unwrap_or(start),
                     })
                     .returning(committees::id),
             )
@@ -340,7 +384,11 @@ async fn write_demo(c: &mut DbConnection, pii_key: &[u8]) -> Result<(), AppError
                 .chain(["ALTERNATE"]);
             for (owner_id, position) in owners_of_estate.iter().copied().zip(positions) {
                 diesel::insert_into(committee_members::table)
-                    .values(NewCommitteeMember { committee_id, owner_id, position })
+                    .values(NewCommitteeMember {
+                        committee_id,
+                        owner_id,
+                        position,
+                    })
                     .execute(c)
                     .await?;
             }
@@ -348,18 +396,57 @@ async fn write_demo(c: &mut DbConnection, pii_key: &[u8]) -> Result<(), AppError
     }
 
     // Staff.
-    let staff_plan: [(&str, &str, Option<i64>, Option<i64>, Option<i64>); 7] = [
-        ("赵经理", "PROPERTY_MANAGER", Some(company_ids[0]), None, None),
-        ("钱主管", "PROPERTY_MANAGER", Some(company_ids[1]), None, None),
-        ("孙社工", "COMMUNITY_STAFF", None, Some(community_ids[0].2), None),
-        ("周科长", "SUBDISTRICT_OFFICER", None, None, Some(subdistrict_ids[0].1)),
-        ("吴科员", "SUBDISTRICT_OFFICER", None, None, Some(subdistrict_ids[1].1)),
+    // (name, role, company, community, subdistrict)
+    type StaffPlan = (&'static str, &'static str, Option<i64>, Option<i64>, Option<i64>);
+    let staff_plan: [StaffPlan; 7] = [
+        (
+            "赵经理",
+            "PROPERTY_MANAGER",
+            Some(company_ids[0]),
+            None,
+            None,
+        ),
+        (
+            "钱主管",
+            "PROPERTY_MANAGER",
+            Some(company_ids[1]),
+            None,
+            None,
+        ),
+        (
+            "孙社工",
+            "COMMUNITY_STAFF",
+            None,
+            Some(community_ids[0].2),
+            None,
+        ),
+        (
+            "周科长",
+            "SUBDISTRICT_OFFICER",
+            None,
+            None,
+            Some(subdistrict_ids[0].1),
+        ),
+        (
+            "吴科员",
+            "SUBDISTRICT_OFFICER",
+            None,
+            None,
+            Some(subdistrict_ids[1].1),
+        ),
         ("郑处长", "CITY_ADMIN", None, None, None),
         ("冯分析", "ANALYST", None, None, None),
     ];
     for (name, role, company_id, community_id, subdistrict_id) in staff_plan {
         diesel::insert_into(staff::table)
-            .values(NewStaff { name, role, company_id, community_id, subdistrict_id, created_at: now })
+            .values(NewStaff {
+                name,
+                role,
+                company_id,
+                community_id,
+                subdistrict_id,
+                created_at: now,
+            })
             .execute(c)
             .await?;
     }
@@ -368,10 +455,14 @@ async fn write_demo(c: &mut DbConnection, pii_key: &[u8]) -> Result<(), AppError
     Ok(())
 }
 
-
 /// Buildings of 2 units, 4 flats per floor per building, 18 floors at most; then shops on the
 /// ground floor and a parking garage.
-async fn write_houses(c: &mut DbConnection, rng: &mut Rng, estate_id: i64, plan: &EstatePlan) -> Result<Vec<HouseRow>, AppError> {
+async fn write_houses(
+    c: &mut DbConnection,
+    rng: &mut Rng,
+    estate_id: i64,
+    plan: &EstatePlan,
+) -> Result<Vec<HouseRow>, AppError> {
     const PER_FLOOR: usize = 4;
     const MAX_FLOORS: usize = 18;
     let per_building = PER_FLOOR * MAX_FLOORS;
@@ -385,7 +476,11 @@ async fn write_houses(c: &mut DbConnection, rng: &mut Rng, estate_id: i64, plan:
         let building_id = insert_id!(
             c,
             diesel::insert_into(buildings::table)
-                .values(NewBuilding { estate_id, label: format!("{b}号楼"), floors })
+                .values(NewBuilding {
+                    estate_id,
+                    label: format!("{b}号楼"),
+                    floors
+                })
                 .returning(buildings::id),
         )
         .await?;
@@ -395,33 +490,71 @@ async fn write_houses(c: &mut DbConnection, rng: &mut Rng, estate_id: i64, plan:
             let room = (i % 2) + 1;
             // Two-bedroom and three-bedroom flats, 68–142 m², to the hundredth as registered.
             let area = 6_800 + rng.below(7_400) as i64;
-            new_houses.push(new_house(rng, estate_id, building_id, unit.to_string(), format!("{floor}{room:02}"), floor, "RESIDENTIAL", area, plan));
+            new_houses.push(new_house(
+                rng,
+                estate_id,
+                building_id,
+                unit.to_string(),
+                format!("{floor}{room:02}"),
+                floor,
+                "RESIDENTIAL",
+                area,
+                plan,
+            ));
         }
     }
     if plan.shops > 0 {
         let building_id = insert_id!(
             c,
             diesel::insert_into(buildings::table)
-                .values(NewBuilding { estate_id, label: "沿街商铺".into(), floors: 2 })
+                .values(NewBuilding {
+                    estate_id,
+                    label: "沿街商铺".into(),
+                    floors: 2
+                })
                 .returning(buildings::id),
         )
         .await?;
         for i in 1..=plan.shops {
             let area = 4_000 + rng.below(16_000) as i64;
-            new_houses.push(new_house(rng, estate_id, building_id, String::new(), format!("S-{i:03}"), 1, "COMMERCIAL", area, plan));
+            new_houses.push(new_house(
+                rng,
+                estate_id,
+                building_id,
+                String::new(),
+                format!("S-{i:03}"),
+                1,
+                "COMMERCIAL",
+                area,
+                plan,
+            ));
         }
     }
     if plan.parking > 0 {
         let building_id = insert_id!(
             c,
             diesel::insert_into(buildings::table)
-                .values(NewBuilding { estate_id, label: "地下车库".into(), floors: 1 })
+                .values(NewBuilding {
+                    estate_id,
+                    label: "地下车库".into(),
+                    floors: 1
+                })
                 .returning(buildings::id),
         )
         .await?;
         for i in 1..=plan.parking {
             let area = 1_250 + rng.below(300) as i64;
-            new_houses.push(new_house(rng, estate_id, building_id, String::new(), format!("B-{i:03}"), -1, "PARKING", area, plan));
+            new_houses.push(new_house(
+                rng,
+                estate_id,
+                building_id,
+                String::new(),
+                format!("B-{i:03}"),
+                -1,
+                "PARKING",
+                area,
+                plan,
+            ));
         }
     }
     insert_houses(c, &new_houses).await?;
@@ -451,7 +584,11 @@ fn new_house(
         _ => "REGISTERED",
     };
     let certificate_number = (area_source == "REGISTERED").then(|| {
-        format!("鲁({})青岛市不动产权第{:07}号", plan.year + 1 + rng.below(6) as i32, rng.below(10_000_000))
+        format!(
+            "鲁({})青岛市不动产权第{:07}号",
+            plan.year + 1 + rng.below(6) as i32,
+            rng.below(10_000_000)
+        )
     });
     NewHouse {
         estate_id,
@@ -490,14 +627,23 @@ async fn write_owners(
     is_demo_estate: bool,
 ) -> Result<Vec<i64>, AppError> {
     let created_at = crate::db::now();
-    let first_new: i64 = owners::table.select(diesel::dsl::max(owners::id)).first::<Option<i64>>(c).await?.unwrap_or(0);
+    let first_new: i64 = owners::table
+        .select(diesel::dsl::max(owners::id))
+        .first::<Option<i64>>(c)
+        .await?
+        .unwrap_or(0);
     // Plan owners as indexes into `people`, then insert people in one go and map indexes to ids.
     let mut people: Vec<NewOwner> = Vec::new();
     let mut holdings: Vec<(i64, usize)> = Vec::new(); // (house id, person index)
     let mut developer_holdings: Vec<i64> = Vec::new();
     let mut new_person = |rng: &mut Rng, name: Option<&str>, verified: bool| -> NewOwner {
         *next_person += 1;
-        let id_number = format!("3702{:02}19{:02}{:06}", rng.below(20), 50 + rng.below(50), *next_person);
+        let id_number = format!(
+            "3702{:02}19{:02}{:06}",
+            rng.below(20),
+            50 + rng.below(50),
+            *next_person
+        );
         let phone = format!("13{:09}", rng.below(1_000_000_000));
         NewOwner {
             name: name.map(str::to_string).unwrap_or_else(|| person_name(rng)),
@@ -505,7 +651,8 @@ async fn write_owners(
             id_number_hash: Some(personal_data_hash(pii_key, &id_number)),
             phone_hash: Some(personal_data_hash(pii_key, &phone)),
             verification_status: if verified { "VERIFIED" } else { "UNVERIFIED" },
-            verified_at: verified.then(|| at(2024, 1 + rng.below(12) as u32, 1 + rng.below(28) as u32)),
+            verified_at: verified
+                .then(|| at(2024, 1 + rng.below(12) as u32, 1 + rng.below(28) as u32)),
             created_at,
         }
     };
@@ -516,7 +663,11 @@ async fn write_owners(
         }
         if is_demo_estate && i < 2 {
             // The demo owner (house 1) and the demo chair (house 2), both verified.
-            people.push(new_person(rng, Some(if i == 0 { DEMO_OWNER } else { DEMO_CHAIR }), true));
+            people.push(new_person(
+                rng,
+                Some(if i == 0 { DEMO_OWNER } else { DEMO_CHAIR }),
+                true,
+            ));
             holdings.push((house.id, people.len() - 1));
             continue;
         }
@@ -546,13 +697,30 @@ async fn write_owners(
     let since = at(plan.year + 1, 3, 15);
     let mut rows: Vec<NewOwnership> = holdings
         .iter()
-        .filter_map(|(house_id, person)| ids.get(*person).map(|&owner_id| NewOwnership { house_id: *house_id, owner_id, since, until: None }))
+        .filter_map(|(house_id, person)| {
+            ids.get(*person).map(|&owner_id| NewOwnership {
+                house_id: *house_id,
+                owner_id,
+                since,
+                until: None,
+            })
+        })
         .collect();
-    rows.extend(developer_holdings.iter().map(|&house_id| NewOwnership { house_id, owner_id: developer_id, since: at(plan.year, 1, 1), until: None }));
+    rows.extend(developer_holdings.iter().map(|&house_id| NewOwnership {
+        house_id,
+        owner_id: developer_id,
+        since: at(plan.year, 1, 1),
+        until: None,
+    }));
     if let (Some(first), Some(&previous_owner)) = (houses.get(5), ids.get(3)) {
         // History: a house that changed hands keeps its former ownership, closed.
         if !first.developer_held {
-            rows.push(NewOwnership { house_id: first.id, owner_id: previous_owner, since: at(plan.year, 6, 1), until: Some(since) });
+            rows.push(NewOwnership {
+                house_id: first.id,
+                owner_id: previous_owner,
+                since: at(plan.year, 6, 1),
+                until: Some(since),
+            });
         }
     }
     crate::insert_all!(&mut *c, ownerships::table, &rows).await?;
@@ -570,19 +738,40 @@ async fn write_owners(
 
 /// A synthetic register for tests and benchmarks: `estates` estates of `buildings` buildings of
 /// `houses_per_building` houses, each with one verified owner, all in one district.
-pub async fn seed_synthetic(db: &Db, estates_n: usize, buildings_n: usize, houses_per_building: usize) -> Result<Vec<i64>, AppError> {
+pub async fn seed_synthetic(
+    db: &Db,
+    estates_n: usize,
+    buildings_n: usize,
+    houses_per_building: usize,
+) -> Result<Vec<i64>, AppError> {
     let mut conn = db.conn().await?;
     conn.transaction(async |c| {
         let now = crate::db::now();
-        let district_id = insert_id!(c, diesel::insert_into(districts::table).values(NewDistrict { name: "测试区" }).returning(districts::id)).await?;
+        let district_id = insert_id!(
+            c,
+            diesel::insert_into(districts::table)
+                .values(NewDistrict { name: "测试区" })
+                .returning(districts::id)
+        )
+        .await?;
         let subdistrict_id = insert_id!(
             c,
-            diesel::insert_into(subdistricts::table).values(NewSubdistrict { district_id, name: "测试街道" }).returning(subdistricts::id),
+            diesel::insert_into(subdistricts::table)
+                .values(NewSubdistrict {
+                    district_id,
+                    name: "测试街道"
+                })
+                .returning(subdistricts::id),
         )
         .await?;
         let community_id = insert_id!(
             c,
-            diesel::insert_into(communities::table).values(NewCommunity { subdistrict_id, name: "测试社区" }).returning(communities::id),
+            diesel::insert_into(communities::table)
+                .values(NewCommunity {
+                    subdistrict_id,
+                    name: "测试社区"
+                })
+                .returning(communities::id),
         )
         .await?;
         let mut estate_ids = Vec::new();
@@ -610,7 +799,11 @@ pub async fn seed_synthetic(db: &Db, estates_n: usize, buildings_n: usize, house
                 let building_id = insert_id!(
                     c,
                     diesel::insert_into(buildings::table)
-                        .values(NewBuilding { estate_id, label: format!("{b}号楼"), floors: houses_per_building as i32 })
+                        .values(NewBuilding {
+                            estate_id,
+                            label: format!("{b}号楼"),
+                            floors: houses_per_building as i32
+                        })
                         .returning(buildings::id),
                 )
                 .await?;
@@ -630,7 +823,12 @@ pub async fn seed_synthetic(db: &Db, estates_n: usize, buildings_n: usize, house
                 }
             }
             insert_houses(c, &new_houses).await?;
-            let house_ids: Vec<i64> = houses::table.filter(houses::estate_id.eq(estate_id)).order(houses::id).select(houses::id).load(c).await?;
+            let house_ids: Vec<i64> = houses::table
+                .filter(houses::estate_id.eq(estate_id))
+                .order(houses::id)
+                .select(houses::id)
+                .load(c)
+                .await?;
             for house_id in house_ids {
                 let owner_id = insert_id!(
                     c,
@@ -648,13 +846,25 @@ pub async fn seed_synthetic(db: &Db, estates_n: usize, buildings_n: usize, house
                 )
                 .await?;
                 diesel::insert_into(ownerships::table)
-                    .values(NewOwnership { house_id, owner_id, since: now, until: None })
+                    .values(NewOwnership {
+                        house_id,
+                        owner_id,
+                        since: now,
+                        until: None,
+                    })
                     .execute(c)
                     .await?;
             }
         }
         diesel::insert_into(staff::table)
-            .values(NewStaff { name: "测试管理员", role: "CITY_ADMIN", company_id: None, community_id: None, subdistrict_id: None, created_at: now })
+            .values(NewStaff {
+                name: "测试管理员",
+                role: "CITY_ADMIN",
+                company_id: None,
+                community_id: None,
+                subdistrict_id: None,
+                created_at: now,
+            })
             .execute(c)
             .await?;
         refresh_estate_stats(c, &estate_ids).await?;

@@ -67,7 +67,9 @@ fn pg_admin_url() -> String {
 
 /// The admin URL with its database name replaced.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let host_part = &base[scheme_end..];
     let prefix = match host_part.find('/') {
@@ -107,7 +109,12 @@ fn rand_suffix() -> u32 {
 fn drop_pg_database(admin: String, name: String) {
     // Drop runs outside any runtime we can block on, so use a thread with its own runtime.
     let _ = std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
         rt.block_on(async {
             if let Ok(mut conn) = AsyncPgConnection::establish(&admin).await {
                 let _ = conn
@@ -127,7 +134,10 @@ impl TestServer {
     pub async fn start_with(backend: Backend, seed: Seed, limits: SchemaLimits) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, pg_database) = match backend {
-            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("test.db").display()), None),
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("test.db").display()),
+                None,
+            ),
             Backend::Postgres => {
                 let (admin, name) = create_pg_database().await;
                 (with_database(&admin, &name), Some((admin, name)))
@@ -137,17 +147,29 @@ impl TestServer {
         config.jwt_secret = Some("test-secret".into());
         config.pii_key = Some("test-pii-key".into());
         config.pool_size = 8;
-        let state = quorum::prepare(&config, &limits).await.expect("server state");
+        let state = quorum::prepare(&config, &limits)
+            .await
+            .expect("server state");
         let mut demo = None;
         let mut synthetic_estates = Vec::new();
         match seed {
             Seed::Empty => {}
-            Seed::Demo => demo = Some(seed::seed_demo(&state.db, &state.pii_key).await.expect("demo seed")),
+            Seed::Demo => {
+                demo = Some(
+                    seed::seed_demo(&state.db, &state.pii_key)
+                        .await
+                        .expect("demo seed"),
+                )
+            }
             Seed::Synthetic(e, b, h) => {
-                synthetic_estates = seed::seed_synthetic(&state.db, e, b, h).await.expect("synthetic seed")
+                synthetic_estates = seed::seed_synthetic(&state.db, e, b, h)
+                    .await
+                    .expect("synthetic seed")
             }
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let serve_state = state.clone();
@@ -177,7 +199,9 @@ impl TestServer {
     }
 
     pub fn token(&self, role: Role, subject: i64) -> String {
-        self.state.keys.issue(role, subject, chrono::Duration::hours(1))
+        self.state
+            .keys
+            .issue(role, subject, chrono::Duration::hours(1))
     }
 
     pub fn demo(&self) -> &DemoIdentities {
@@ -204,7 +228,13 @@ impl TestServer {
         self.gql_with_headers(token, query, variables, &[]).await
     }
 
-    pub async fn gql_with_headers(&self, token: Option<&str>, query: &str, variables: Value, headers: &[(&str, &str)]) -> Value {
+    pub async fn gql_with_headers(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        headers: &[(&str, &str)],
+    ) -> Value {
         let mut req = self
             .http
             .post(self.url("/graphql"))
@@ -222,7 +252,11 @@ impl TestServer {
     /// Like `gql`, asserting there are no errors, returning `data`.
     pub async fn data(&self, token: &str, query: &str, variables: Value) -> Value {
         let body = self.gql(Some(token), query, variables).await;
-        assert!(body.get("errors").is_none(), "[{:?}] unexpected errors: {body:#}", self.backend);
+        assert!(
+            body.get("errors").is_none(),
+            "[{:?}] unexpected errors: {body:#}",
+            self.backend
+        );
         body["data"].clone()
     }
 
@@ -232,11 +266,16 @@ impl TestServer {
 
     /// Opens a graphql-transport-ws connection.
     pub async fn ws(&self) -> WsClient {
-        let mut request = format!("ws://{}/graphql/ws", self.addr).into_client_request().expect("ws request");
-        request
-            .headers_mut()
-            .insert("sec-websocket-protocol", "graphql-transport-ws".parse().expect("header"));
-        let (stream, _) = tokio_tungstenite::connect_async(request).await.expect("ws connect");
+        let mut request = format!("ws://{}/graphql/ws", self.addr)
+            .into_client_request()
+            .expect("ws request");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().expect("header"),
+        );
+        let (stream, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("ws connect");
         WsClient { stream }
     }
 
@@ -267,7 +306,9 @@ impl Drop for TestServer {
 }
 
 pub struct WsClient {
-    pub stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    pub stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
 }
 
 /// What arrived on the socket.
@@ -279,7 +320,10 @@ pub enum WsEvent {
 
 impl WsClient {
     pub async fn send(&mut self, msg: Value) {
-        self.stream.send(Message::Text(msg.to_string().into())).await.expect("ws send");
+        self.stream
+            .send(Message::Text(msg.to_string().into()))
+            .await
+            .expect("ws send");
     }
 
     /// The next JSON message or the close, within 10 seconds.
@@ -292,8 +336,12 @@ impl WsClient {
             match frame {
                 None => return WsEvent::Closed(None),
                 Some(Err(_)) => return WsEvent::Closed(None),
-                Some(Ok(Message::Text(t))) => return WsEvent::Message(serde_json::from_str(&t).expect("JSON frame")),
-                Some(Ok(Message::Close(frame))) => return WsEvent::Closed(frame.map(|f| u16::from(f.code))),
+                Some(Ok(Message::Text(t))) => {
+                    return WsEvent::Message(serde_json::from_str(&t).expect("JSON frame"))
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return WsEvent::Closed(frame.map(|f| u16::from(f.code)))
+                }
                 Some(Ok(_)) => continue,
             }
         }
