@@ -397,7 +397,13 @@ async fn write_demo(c: &mut DbConnection, pii_key: &[u8]) -> Result<(), AppError
 
     // Staff.
     // (name, role, company, community, subdistrict)
-    type StaffPlan = (&'static str, &'static str, Option<i64>, Option<i64>, Option<i64>);
+    type StaffPlan = (
+        &'static str,
+        &'static str,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    );
     let staff_plan: [StaffPlan; 7] = [
         (
             "赵经理",
