@@ -4,6 +4,7 @@
 //! port 0 through [`serve`].
 
 pub mod auth;
+pub mod ballots;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -31,6 +32,10 @@ pub struct AppState {
     /// Key of the keyed hashes of identity numbers and phones.
     pub pii_key: Arc<Vec<u8>>,
     pub metrics: Arc<http::Metrics>,
+    /// Live ballot progress, one task per watched ballot.
+    pub hub: ballots::hub::ProgressHub,
+    /// The time ballots open and close by.
+    pub clock: ballots::scheduler::Clock,
 }
 
 /// Why the server could not start.
@@ -60,10 +65,13 @@ pub async fn prepare(config: &Config, limits: &SchemaLimits) -> Result<AppState,
     let db = Db::connect(&config.database()?, config.pool_size).await?;
     let jwt = secret(config.jwt_secret.as_deref(), config, "jwt.secret")?;
     let pii = secret(config.pii_key.as_deref(), config, "pii.key")?;
+    let bus = Bus::new();
     Ok(AppState {
         schema: graphql::build_schema(limits),
+        hub: ballots::hub::ProgressHub::new(db.clone(), bus.clone()),
+        clock: ballots::scheduler::Clock::default(),
         db,
-        bus: Bus::new(),
+        bus,
         keys: TokenKeys::new(&jwt),
         pii_key: Arc::new(pii),
         metrics: Arc::new(http::Metrics::default()),
@@ -75,13 +83,25 @@ pub fn app(state: AppState) -> axum::Router {
     http::router(state)
 }
 
+/// How often the ballot scheduler looks for ballots to open or close.
+pub const SCHEDULER_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Serves on a bound listener until `shutdown` completes, then finishes in-flight requests.
+/// The ballot scheduler runs alongside (and catches up at once on what fell due while down).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    let scheduler = ballots::scheduler::spawn(
+        state.db.clone(),
+        state.bus.clone(),
+        state.clock.clone(),
+        SCHEDULER_EVERY,
+    );
+    let result = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    scheduler.abort();
+    result
 }

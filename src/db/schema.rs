@@ -175,4 +175,131 @@ diesel::allow_tables_to_appear_in_same_query!(
     committee_members,
     staff,
     estate_stats,
+    ballots,
+    ballot_items,
+    ballot_options,
+    ballot_voters,
+    ballot_voter_houses,
+    ballot_voter_owners,
+    votes,
+    ballot_tallies,
 );
+
+diesel::table! {
+    ballots (id) {
+        id -> BigInt,
+        estate_id -> BigInt,
+        title -> Text,
+        description -> Text,
+        state -> Text,
+        organizer_role -> Text,
+        organizer_subject -> BigInt,
+        opens_at -> Timestamp,
+        closes_at -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+        decided_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<BigInt>,
+        rejection_reason -> Nullable<Text>,
+        opened_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        tallied_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        nonvoter_rule -> Nullable<Text>,
+        roll_area -> Nullable<BigInt>,
+        roll_voters -> Nullable<BigInt>,
+        votes_cast -> BigInt,
+        participating_area -> BigInt,
+        chain_head -> Nullable<Text>,
+        integrity_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ballot_items (id) {
+        id -> BigInt,
+        ballot_id -> BigInt,
+        position -> Integer,
+        kind -> Text,
+        title -> Text,
+        matter_type -> Text,
+        seats -> Nullable<Integer>,
+        outcome -> Nullable<Text>,
+        summary -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    ballot_options (id) {
+        id -> BigInt,
+        item_id -> BigInt,
+        position -> Integer,
+        label -> Text,
+        owner_id -> Nullable<BigInt>,
+        company_id -> Nullable<BigInt>,
+        elected -> Bool,
+    }
+}
+
+diesel::table! {
+    ballot_voters (id) {
+        id -> BigInt,
+        ballot_id -> BigInt,
+        voter_key -> Text,
+        area -> BigInt,
+        houses -> Integer,
+        developer -> Bool,
+        label -> Text,
+    }
+}
+
+diesel::table! {
+    ballot_voter_houses (ballot_id, house_id) {
+        ballot_id -> BigInt,
+        house_id -> BigInt,
+        voter_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    ballot_voter_owners (ballot_id, owner_id, voter_id) {
+        ballot_id -> BigInt,
+        owner_id -> BigInt,
+        voter_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    votes (id) {
+        id -> BigInt,
+        ballot_id -> BigInt,
+        voter_id -> BigInt,
+        seq -> BigInt,
+        channel -> Text,
+        cast_by_owner -> Nullable<BigInt>,
+        recorded_by_role -> Nullable<Text>,
+        recorded_by_subject -> Nullable<BigInt>,
+        paper_serial -> Nullable<Text>,
+        idempotency_key -> Nullable<Text>,
+        choices -> Text,
+        cast_at -> Timestamp,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    ballot_tallies (item_id, choice) {
+        ballot_id -> BigInt,
+        item_id -> BigInt,
+        choice -> Text,
+        area -> BigInt,
+        voters -> BigInt,
+    }
+}
+
+diesel::joinable!(ballot_items -> ballots (ballot_id));
+diesel::joinable!(ballot_options -> ballot_items (item_id));
+diesel::joinable!(ballot_voters -> ballots (ballot_id));
+diesel::joinable!(votes -> ballot_voters (voter_id));
+diesel::joinable!(ballot_voter_houses -> houses (house_id));

@@ -10,6 +10,14 @@ use tokio_stream::wrappers::BroadcastStream;
 pub enum Event {
     /// An estate's own record (e.g. its settings) changed.
     EstateChanged { estate_id: i64 },
+    /// A ballot moved to another state.
+    BallotChanged {
+        ballot_id: i64,
+        estate_id: i64,
+        state: &'static str,
+    },
+    /// Votes were recorded on a ballot (one event per committed transaction).
+    VotesCast { ballot_id: i64 },
 }
 
 /// The bus lives in the application state, never in a static.
@@ -37,12 +45,18 @@ impl Bus {
         let _ = self.tx.send(event);
     }
 
+    /// Every event; `None` stands for events missed by a subscriber that fell behind.
+    pub fn subscribe_all(&self) -> impl Stream<Item = Option<Event>> + Send + 'static {
+        BroadcastStream::new(self.tx.subscribe()).map(Result::ok)
+    }
+
     /// A stream that yields once per change of the estate, and once after missing events
     /// (the subscriber refreshes from the database either way).
     pub fn subscribe_estate(&self, estate_id: i64) -> impl Stream<Item = ()> + Send + 'static {
         BroadcastStream::new(self.tx.subscribe()).filter_map(move |e| async move {
             match e {
                 Ok(Event::EstateChanged { estate_id: id }) => (id == estate_id).then_some(()),
+                Ok(_) => None,
                 Err(_lagged) => Some(()),
             }
         })

@@ -3,6 +3,8 @@
 use async_graphql::Context;
 
 use crate::auth::Viewer;
+use crate::ballots::hub::ProgressHub;
+use crate::ballots::scheduler::Clock;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::events::Bus;
@@ -14,16 +16,21 @@ pub struct RequestData {
     pub viewer: Option<Viewer>,
     pub db: Db,
     pub bus: Bus,
+    pub hub: ProgressHub,
+    pub clock: Clock,
     pub registry: RegistryLoaders,
 }
 
 impl RequestData {
-    pub fn new(viewer: Option<Viewer>, db: Db, bus: Bus) -> Self {
+    /// `db` is the request's own handle (it may count statements for this request).
+    pub fn new(viewer: Option<Viewer>, db: Db, state: &crate::AppState) -> Self {
         let registry = RegistryLoaders::new(&db);
         Self {
             viewer,
             db,
-            bus,
+            bus: state.bus.clone(),
+            hub: state.hub.clone(),
+            clock: state.clock.clone(),
             registry,
         }
     }
@@ -51,6 +58,14 @@ pub trait ContextExt {
 
     fn bus(&self) -> &Bus {
         &self.data_of_request().bus
+    }
+
+    fn hub(&self) -> &ProgressHub {
+        &self.data_of_request().hub
+    }
+
+    fn clock(&self) -> &Clock {
+        &self.data_of_request().clock
     }
 }
 

@@ -8,6 +8,7 @@ use async_graphql::{
     Context, Interface, MergedObject, MergedSubscription, Object, Result, Schema, ID,
 };
 
+use crate::ballots::graphql::{Ballot, BallotMutation, BallotQuery, BallotSubscription};
 use crate::registry::graphql::{
     Building, Committee, Community, District, Estate, House, Owner, PropertyCompany,
     RegistryMutation, RegistryQuery, RegistrySubscription, Subdistrict,
@@ -26,6 +27,7 @@ pub enum Node {
     Owner(Owner),
     PropertyCompany(PropertyCompany),
     Committee(Committee),
+    Ballot(Ballot),
 }
 
 /// Relay's `node` field.
@@ -47,15 +49,15 @@ impl NodeQuery {
 
 /// The query root: one part per domain.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(NodeQuery, RegistryQuery);
+pub struct QueryRoot(NodeQuery, RegistryQuery, BallotQuery);
 
 /// The mutation root: one part per domain.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(RegistryMutation);
+pub struct MutationRoot(RegistryMutation, BallotMutation);
 
 /// The subscription root: one part per domain.
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(RegistrySubscription);
+pub struct SubscriptionRoot(RegistrySubscription, BallotSubscription);
 
 pub type QuorumSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

@@ -18,10 +18,14 @@ pub enum NodeKind {
     Owner,
     PropertyCompany,
     Committee,
+    Ballot,
+    BallotItem,
+    BallotOption,
+    Voter,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 9] = [
+    const ALL: [NodeKind; 13] = [
         NodeKind::District,
         NodeKind::Subdistrict,
         NodeKind::Community,
@@ -31,6 +35,10 @@ impl NodeKind {
         NodeKind::Owner,
         NodeKind::PropertyCompany,
         NodeKind::Committee,
+        NodeKind::Ballot,
+        NodeKind::BallotItem,
+        NodeKind::BallotOption,
+        NodeKind::Voter,
     ];
 
     /// The GraphQL type name, which is also the prefix inside the id.
@@ -45,6 +53,10 @@ impl NodeKind {
             NodeKind::Owner => "Owner",
             NodeKind::PropertyCompany => "PropertyCompany",
             NodeKind::Committee => "Committee",
+            NodeKind::Ballot => "Ballot",
+            NodeKind::BallotItem => "BallotItem",
+            NodeKind::BallotOption => "BallotOption",
+            NodeKind::Voter => "Voter",
         }
     }
 }

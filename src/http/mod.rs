@@ -112,7 +112,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Res
         return json_response(StatusCode::OK, &GqlResponse::from_errors(errors));
     }
     let db = state.db.for_request();
-    let request = request.data(RequestData::new(viewer, db.clone(), state.bus.clone()));
+    let request = request.data(RequestData::new(viewer, db.clone(), state));
     let mut response = state.schema.execute(request).await;
     // Errors the engine raised itself: with no path they come from validation, with a path
     // from coercing an argument the client sent.
@@ -264,7 +264,7 @@ async fn serve_socket(state: &AppState, socket: WebSocket, protocol: GraphQLProt
         Ok(v) => v,
         Err(e) => return close_with(&mut sink, 4403, &e.message()).await,
     };
-    let request_data = RequestData::new(viewer, state.db.clone(), state.bus.clone());
+    let request_data = RequestData::new(viewer, state.db.clone(), state);
     let replayed = futures_util::stream::once(async move { Ok(init) }).chain(stream);
     GraphQLWebSocket::new_with_pair(sink, replayed, state.schema.clone(), protocol)
         .on_connection_init(move |_payload| async move {

@@ -469,6 +469,25 @@ impl Estate {
             .map(PropertyCompany))
     }
 
+    /// The estate's ballots, newest first.
+    async fn ballots(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
+        #[graphql(desc = "Only ballots in this state.")] state: Option<
+            crate::ballots::lifecycle::BallotState,
+        >,
+        #[graphql(desc = "Only ballots with an item of this kind.")] item_kind: Option<
+            crate::ballots::choices::ItemKind,
+        >,
+    ) -> Result<crate::ballots::graphql::BallotConnection> {
+        Ok(
+            crate::ballots::graphql::estate_ballots(ctx, self.0.id, first, after, state, item_kind)
+                .await?,
+        )
+    }
+
     /// The owners' committee of the latest term, if the estate has one.
     async fn committee(&self, ctx: &Context<'_>) -> Result<Option<Committee>> {
         let committees = ctx
@@ -1300,6 +1319,15 @@ pub async fn resolve_node(
             let c = l.committee.load_one(id).await?.ok_or_else(missing)?;
             readable_estate(ctx, c.estate_id).await?;
             Node::Committee(Committee(c))
+        }
+        NodeKind::Ballot => Node::Ballot(crate::ballots::graphql::Ballot(
+            crate::ballots::graphql::readable_ballot(ctx, id).await?.0,
+        )),
+        NodeKind::BallotItem | NodeKind::BallotOption | NodeKind::Voter => {
+            return Err(AppError::bad_input(format!(
+                "a {} id is not a node: read it through its ballot",
+                kind.type_name()
+            )))
         }
     })
 }

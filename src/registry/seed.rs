@@ -122,6 +122,7 @@ pub async fn seed_demo(db: &Db, pii_key: &[u8]) -> Result<DemoIdentities, AppErr
     let key = pii_key.to_vec();
     conn.transaction(async |c| write_demo(c, &key).await)
         .await?;
+    crate::ballots::seed::seed_demo_ballots(&mut conn, crate::db::now()).await?;
     drop(conn);
     demo_identities(db)
         .await?

@@ -1,0 +1,74 @@
+//! Closing and tallying: the full recount from the votes must equal the running tallies, or the
+//! tally stops and the ballot is flagged with an integrity error.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+use super::lifecycle::{transition, Action, BallotState};
+use super::model::*;
+use super::progress::compute;
+use super::repo;
+use super::rules::Weight;
+use crate::db::schema::*;
+use crate::db::DbConnection;
+use crate::error::AppError;
+
+/// Closes an open ballot and tallies it; returns the state it ends in (TALLIED, or CLOSED with
+/// an integrity error recorded).
+pub async fn close_and_tally(
+    conn: &mut DbConnection,
+    ballot_id: i64,
+    now: NaiveDateTime,
+) -> Result<&'static str, AppError> {
+    conn.transaction(async |c| {
+        let b: BallotRow = ballots::table.find(ballot_id).first(c).await?;
+        let mut state = BallotState::from_db(&b.state);
+        if state == BallotState::Open {
+            state = transition(state, Action::Close).map_err(AppError::Conflict)?;
+            diesel::update(ballots::table.find(ballot_id))
+                .set((ballots::state.eq(state.as_db()), ballots::closed_at.eq(now)))
+                .execute(c)
+                .await?;
+        }
+        transition(state, Action::Tally).map_err(AppError::Conflict)?;
+        let tallies = repo::tallies_for(c, &[ballot_id]).await?;
+        let recounted = repo::recount(c, ballot_id).await?;
+        let mismatch = tallies.iter().find(|t| {
+            let r = recounted.get(&(t.item_id, t.choice.clone())).copied().unwrap_or_default();
+            r != Weight::new(t.area, t.voters)
+        });
+        let extra = recounted.keys().find(|k| !tallies.iter().any(|t| t.item_id == k.0 && t.choice == k.1));
+        if mismatch.is_some() || extra.is_some() {
+            let detail = format!("ballot {ballot_id}: the recount differs from the running tally ({mismatch:?} / {extra:?})");
+            tracing::error!(integrity = true, "{detail}");
+            diesel::update(ballots::table.find(ballot_id))
+                .set(ballots::integrity_error.eq(&detail))
+                .execute(c)
+                .await?;
+            return Ok("CLOSED");
+        }
+        let b: BallotRow = ballots::table.find(ballot_id).first(c).await?;
+        let items = repo::items_for(c, &[ballot_id]).await?;
+        let options = repo::options_for(c, &items.iter().map(|i| i.id).collect::<Vec<_>>()).await?;
+        let figures = compute(&b, &items, &options, &tallies);
+        for item in &figures.items {
+            diesel::update(ballot_items::table.find(item.item_id))
+                .set((ballot_items::outcome.eq(&item.projected_outcome), ballot_items::summary.eq(&item.sentence)))
+                .execute(c)
+                .await?;
+            if !item.winners.is_empty() {
+                diesel::update(ballot_options::table.filter(ballot_options::id.eq_any(&item.winners)))
+                    .set(ballot_options::elected.eq(true))
+                    .execute(c)
+                    .await?;
+            }
+        }
+        diesel::update(ballots::table.find(ballot_id))
+            .set((ballots::state.eq(BallotState::Tallied.as_db()), ballots::tallied_at.eq(now)))
+            .execute(c)
+            .await?;
+        Ok::<_, AppError>("TALLIED")
+    })
+    .await
+}
