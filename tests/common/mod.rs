@@ -126,6 +126,136 @@ fn drop_pg_database(admin: String, name: String) {
     .join();
 }
 
+fn test_config(url: &str, dir: &std::path::Path) -> Config {
+    let mut config = Config::for_database(url, dir.to_path_buf());
+    config.jwt_secret = Some("test-secret".into());
+    config.pii_key = Some("test-pii-key".into());
+    config.pool_size = 8;
+    config
+}
+
+/// Writes the demo into a fresh database at `url` and closes every connection to it.
+async fn write_demo(url: &str, dir: &std::path::Path) {
+    let state = quorum::prepare(&test_config(url, dir), &SchemaLimits::default())
+        .await
+        .expect("template state");
+    seed::seed_demo(&state.db, &state.pii_key)
+        .await
+        .expect("demo seed");
+}
+
+static SQLITE_TEMPLATE: tokio::sync::OnceCell<std::path::PathBuf> =
+    tokio::sync::OnceCell::const_new();
+
+async fn sqlite_demo_template() -> &'static std::path::Path {
+    SQLITE_TEMPLATE
+        .get_or_init(|| async {
+            let dir =
+                std::env::temp_dir().join(format!("quorum-demo-template-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("template dir");
+            let path = dir.join("demo.db");
+            write_demo(&format!("sqlite://{}", path.display()), &dir).await;
+            // Fold the write-ahead log into the file, so a plain copy is the whole database.
+            let p = path.clone();
+            tokio::task::spawn_blocking(move || {
+                use diesel::connection::SimpleConnection;
+                use diesel::Connection;
+                let mut c = diesel::SqliteConnection::establish(&p.display().to_string())
+                    .expect("template");
+                c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
+                    .expect("checkpoint");
+            })
+            .await
+            .expect("checkpoint task");
+            path
+        })
+        .await
+}
+
+static PG_TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+async fn pg_demo_template() -> &'static str {
+    PG_TEMPLATE
+        .get_or_init(|| async {
+            let admin = pg_admin_url();
+            drop_stale_pg_databases(&admin).await;
+            let name = format!("quorum_tpl_{}", std::process::id());
+            let mut conn = AsyncPgConnection::establish(&admin)
+                .await
+                .expect("PostgreSQL at TEST_DATABASE_URL");
+            let _ = conn
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+            conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create template");
+            let dir = tempfile::tempdir().expect("dir");
+            write_demo(&with_database(&admin, &name), dir.path()).await;
+            name
+        })
+        .await
+}
+
+/// Replaces an empty test database by a copy of the template. PostgreSQL refuses to copy a
+/// database others are connected to, so the template's last connections are waited out.
+async fn recreate_from_template(admin: &str, name: &str, template: &str) {
+    let mut conn = AsyncPgConnection::establish(admin)
+        .await
+        .expect("admin connection");
+    conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .expect("drop");
+    let mut last = None;
+    for _ in 0..100 {
+        match conn
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .await
+        {
+            Ok(()) => return,
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("cannot copy the demo template: {last:?}");
+}
+
+/// Drops test databases left by earlier test processes that are gone (a panic skips Drop).
+async fn drop_stale_pg_databases(admin: &str) {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let Ok(mut conn) = AsyncPgConnection::establish(admin).await else {
+        return;
+    };
+    let names: Vec<Name> = diesel::sql_query(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'quorum_test_%' OR datname LIKE 'quorum_tpl_%'",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap_or_default();
+    for Name { datname } in names {
+        let pid = datname
+            .trim_start_matches("quorum_test_")
+            .trim_start_matches("quorum_tpl_")
+            .split('_')
+            .next()
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            {
+                let _ = conn
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)"))
+                    .await;
+            }
+        }
+    }
+}
+
 impl TestServer {
     pub async fn start(backend: Backend, seed: Seed) -> Self {
         Self::start_with(backend, seed, SchemaLimits::default()).await
@@ -143,10 +273,22 @@ impl TestServer {
                 (with_database(&admin, &name), Some((admin, name)))
             }
         };
-        let mut config = Config::for_database(&url, dir.path().to_path_buf());
-        config.jwt_secret = Some("test-secret".into());
-        config.pii_key = Some("test-pii-key".into());
-        config.pool_size = 8;
+        if let Seed::Demo = seed {
+            // The demo is written once per test process and copied into each test's database.
+            match backend {
+                Backend::Sqlite => {
+                    let template = sqlite_demo_template().await;
+                    std::fs::copy(template, dir.path().join("test.db"))
+                        .expect("copy the demo database");
+                }
+                Backend::Postgres => {
+                    let template = pg_demo_template().await;
+                    let (admin, name) = pg_database.as_ref().expect("pg database");
+                    recreate_from_template(admin, name, template).await;
+                }
+            }
+        }
+        let config = test_config(&url, dir.path());
         let state = quorum::prepare(&config, &limits)
             .await
             .expect("server state");
@@ -156,9 +298,10 @@ impl TestServer {
             Seed::Empty => {}
             Seed::Demo => {
                 demo = Some(
-                    seed::seed_demo(&state.db, &state.pii_key)
+                    seed::demo_identities(&state.db)
                         .await
-                        .expect("demo seed"),
+                        .expect("demo")
+                        .expect("demo identities"),
                 )
             }
             Seed::Synthetic(e, b, h) => {
