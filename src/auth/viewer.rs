@@ -7,7 +7,8 @@ use diesel_async::RunQueryDsl;
 
 use super::{Claims, Role};
 use crate::db::schema::{
-    committee_members, committees, estate_managements, houses, owners, ownerships, staff,
+    ballot_voter_owners, ballots, committee_members, committees, estate_managements, houses,
+    owners, ownerships, staff,
 };
 use crate::db::Db;
 use crate::error::AppError;
@@ -107,6 +108,17 @@ pub async fn resolve_viewer(db: &Db, claims: &Claims, subject: i64) -> Result<Vi
                 .await?
                 .into_iter()
                 .collect();
+            // The roll is frozen when a ballot opens: an owner who sold since still holds that
+            // vote, and so still reads the estate while the ballot is open.
+            let on_open_rolls: Vec<i64> = ballot_voter_owners::table
+                .inner_join(ballots::table.on(ballots::id.eq(ballot_voter_owners::ballot_id)))
+                .filter(ballot_voter_owners::owner_id.eq(subject))
+                .filter(ballots::state.eq("OPEN"))
+                .select(ballots::estate_id)
+                .distinct()
+                .load(conn)
+                .await?;
+            estates.extend(on_open_rolls);
             if claims.role == Role::CommitteeMember {
                 let today = chrono::Utc::now().date_naive();
                 let committee_estates: Vec<i64> = committee_members::table

@@ -568,7 +568,7 @@ pub enum Caster {
 #[derive(Debug)]
 pub enum VoteRefusal {
     /// The same request again: here is the first answer.
-    Replay(VoteRow),
+    Replay(Box<VoteRow>),
     Refused(AppError),
 }
 
@@ -630,7 +630,7 @@ pub async fn write_vote(
             _ => false,
         };
         return Err(if same_request {
-            VoteRefusal::Replay(existing)
+            VoteRefusal::Replay(Box::new(existing))
         } else {
             VoteRefusal::Refused(AppError::Conflict(format!(
                 "this voter has already voted on this ballot ({} ballot #{}); a ballot is final once cast",
@@ -767,7 +767,7 @@ pub async fn cast_vote(
         .await;
     match result {
         Ok(v) => Ok(v),
-        Err(VoteRefusal::Replay(v)) => Ok(v),
+        Err(VoteRefusal::Replay(v)) => Ok(*v),
         Err(VoteRefusal::Refused(e)) => Err(e),
     }
 }

@@ -59,7 +59,8 @@ fn matter(title: &str, t: MatterType) -> ItemDraft {
     }
 }
 
-/// Drafts a ballot and walks it to `until` (None keeps it a draft).
+/// Drafts a ballot and walks it through `steps`.
+#[allow(clippy::too_many_arguments)]
 async fn ballot(
     c: &mut DbConnection,
     estate: i64,

@@ -15,6 +15,8 @@ use crate::registry::graphql::{
 };
 
 /// Any object with a global id (Relay object identification).
+// Built once per `node` call and returned at once: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID", desc = "The object's global id."))]
 pub enum Node {

@@ -85,6 +85,8 @@ CREATE TABLE ballot_voter_owners (
     PRIMARY KEY (ballot_id, owner_id, voter_id)
 );
 
+CREATE INDEX ballot_voter_owners_owner ON ballot_voter_owners (owner_id);
+
 CREATE TABLE votes (
     id INTEGER PRIMARY KEY,
     ballot_id BIGINT NOT NULL REFERENCES ballots(id),
