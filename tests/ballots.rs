@@ -800,3 +800,45 @@ async fn progress_streams_to_subscribers_and_stays_in_scope() {
         server.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_background_scheduler_tallies_what_fell_due_while_the_server_was_down() {
+    for backend in backends() {
+        let server = TestServer::start(backend, Seed::Demo).await;
+        let admin = server.demo_token(Role::CityAdmin);
+        // The demo's open election in 新城红岛湾: its closing time passes unseen.
+        let election = "QmFsbG90OjQ=";
+        assert_eq!(state_of(&server, &admin, &json!(election)).await, "OPEN");
+        {
+            use diesel::prelude::*;
+            use diesel_async::RunQueryDsl;
+            use quorum::db::schema::ballots;
+            let mut conn = server.state.db.conn().await.expect("conn");
+            diesel::update(ballots::table.find(4i64))
+                .set(ballots::closes_at.eq(quorum::db::now() - chrono::Duration::hours(1)))
+                .execute(&mut *conn)
+                .await
+                .expect("move the closing time");
+        }
+        // No manual tick: the server's own scheduler finds it.
+        let mut state = String::new();
+        for _ in 0..50 {
+            state = state_of(&server, &admin, &json!(election)).await;
+            if state == "TALLIED" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(state, "TALLIED", "[{backend:?}]");
+        let d = server
+            .data(&admin, "query($id: ID!) { ballot(id: $id) { integrityOk items { result { outcome summary } } } }", json!({"id": election}))
+            .await;
+        assert_eq!(d["ballot"]["integrityOk"], true);
+        // About half voted: no quorum, no one elected.
+        assert_eq!(
+            d["ballot"]["items"][0]["result"]["outcome"], "NO_QUORUM",
+            "{d}"
+        );
+        server.stop().await;
+    }
+}

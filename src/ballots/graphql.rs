@@ -214,13 +214,7 @@ impl Ballot {
 
     /// The items voted on, in agenda order (a handful per meeting, so a plain list).
     async fn items(&self, ctx: &Context<'_>) -> Result<Vec<BallotItem>> {
-        let mut conn = ctx.db().conn().await.map_err(AppError::from)?;
-        let items = repo::items_for(&mut conn, &[self.0.id])
-            .await
-            .map_err(AppError::from)?;
-        let options = repo::options_for(&mut conn, &items.iter().map(|i| i.id).collect::<Vec<_>>())
-            .await
-            .map_err(AppError::from)?;
+        let (items, options) = items_and_options(ctx, self.0.id).await?;
         Ok(items
             .into_iter()
             .map(|i| {
@@ -242,16 +236,13 @@ impl Ballot {
         if self.0.opened_at.is_none() {
             return Ok(None);
         }
-        let mut conn = ctx.db().conn().await.map_err(AppError::from)?;
-        let items = repo::items_for(&mut conn, &[self.0.id])
-            .await
-            .map_err(AppError::from)?;
-        let options = repo::options_for(&mut conn, &items.iter().map(|i| i.id).collect::<Vec<_>>())
-            .await
-            .map_err(AppError::from)?;
-        let tallies = repo::tallies_for(&mut conn, &[self.0.id])
-            .await
-            .map_err(AppError::from)?;
+        let (items, options) = items_and_options(ctx, self.0.id).await?;
+        let tallies = ctx
+            .ballot_loaders()
+            .tallies
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
         Ok(Some(BallotProgress(Arc::new(progress::compute(
             &self.0, &items, &options, &tallies,
         )))))
@@ -282,6 +273,28 @@ impl Ballot {
         let voters = self.my_voters(ctx).await?;
         Ok(voters.into_iter().find_map(|v| v.vote).map(VoteReceipt))
     }
+}
+
+/// A ballot's items and their options, through the request's loaders.
+async fn items_and_options(
+    ctx: &Context<'_>,
+    ballot_id: i64,
+) -> AppResult<(Vec<ItemRow>, Vec<OptionRow>)> {
+    let items = ctx
+        .ballot_loaders()
+        .items
+        .load_one(ballot_id)
+        .await?
+        .unwrap_or_default();
+    let options = ctx
+        .ballot_loaders()
+        .options
+        .load_many(items.iter().map(|i| i.id))
+        .await?
+        .into_values()
+        .flatten()
+        .collect();
+    Ok((items, options))
 }
 
 /// The totals of a frozen roll.
@@ -1045,8 +1058,23 @@ pub async fn estate_ballots(
     item_kind: Option<ItemKind>,
 ) -> AppResult<BallotConnection> {
     let page = Page::new(first, after)?;
-    let mut conn = ctx.db().conn().await?;
-    let rows = repo::estate_ballots_page(&mut conn, estate_id, state, item_kind, &page).await?;
+    let before_id = match &page.after {
+        None => i64::MAX,
+        Some(_) => page.after_id()?,
+    };
+    let key = super::loaders::BallotPageKey {
+        estate_id,
+        state,
+        item_kind,
+        before_id,
+        limit: page.fetch_limit(),
+    };
+    let rows = ctx
+        .ballot_loaders()
+        .pages
+        .load_one(key)
+        .await?
+        .unwrap_or_default();
     Ok(connection_from_rows(
         &page,
         rows,

@@ -6,6 +6,7 @@ pub mod choices;
 pub mod graphql;
 pub mod hub;
 pub mod lifecycle;
+pub mod loaders;
 pub mod model;
 pub mod progress;
 pub mod repo;

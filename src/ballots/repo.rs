@@ -13,9 +13,8 @@ use super::model::*;
 use super::roll::{build_roll, RollHouse};
 use super::rules::{self, MatterType, NonVoterRule, Weight};
 use crate::db::schema::*;
-use crate::db::{is_unique_violation, DbBackend, DbConnection};
+use crate::db::{is_unique_violation, DbConnection};
 use crate::error::AppError;
-use crate::graphql::relay::Page;
 use crate::registry::rules::house_address;
 
 type QResult<T> = Result<T, diesel::result::Error>;
@@ -65,37 +64,6 @@ pub async fn tallies_for(conn: &mut DbConnection, ballot_ids: &[i64]) -> QResult
         .filter(ballot_tallies::ballot_id.eq_any(ballot_ids))
         .load(conn)
         .await
-}
-
-/// A page of an estate's ballots, newest first, optionally by state and item kind.
-pub async fn estate_ballots_page(
-    conn: &mut DbConnection,
-    estate_id: i64,
-    state: Option<BallotState>,
-    item_kind: Option<ItemKind>,
-    page: &Page,
-) -> Result<Vec<BallotRow>, AppError> {
-    let before = match &page.after {
-        None => i64::MAX,
-        Some(_) => page.after_id()?,
-    };
-    let mut q = ballots::table
-        .filter(ballots::estate_id.eq(estate_id))
-        .filter(ballots::id.lt(before))
-        .into_boxed::<DbBackend>();
-    if let Some(s) = state {
-        q = q.filter(ballots::state.eq(s.as_db()));
-    }
-    if let Some(kind) = item_kind {
-        let with_kind = ballot_items::table
-            .filter(ballot_items::kind.eq(kind.as_db()))
-            .select(ballot_items::ballot_id);
-        q = q.filter(ballots::id.eq_any(with_kind));
-    }
-    Ok(q.order(ballots::id.desc())
-        .limit(page.fetch_limit())
-        .load(conn)
-        .await?)
 }
 
 /// An item of a new or updated ballot.

@@ -4,6 +4,7 @@ use async_graphql::Context;
 
 use crate::auth::Viewer;
 use crate::ballots::hub::ProgressHub;
+use crate::ballots::loaders::BallotLoaders;
 use crate::ballots::scheduler::Clock;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
@@ -19,12 +20,14 @@ pub struct RequestData {
     pub hub: ProgressHub,
     pub clock: Clock,
     pub registry: RegistryLoaders,
+    pub ballots: BallotLoaders,
 }
 
 impl RequestData {
     /// `db` is the request's own handle (it may count statements for this request).
     pub fn new(viewer: Option<Viewer>, db: Db, state: &crate::AppState) -> Self {
         let registry = RegistryLoaders::new(&db);
+        let ballots = BallotLoaders::new(&db);
         Self {
             viewer,
             db,
@@ -32,6 +35,7 @@ impl RequestData {
             hub: state.hub.clone(),
             clock: state.clock.clone(),
             registry,
+            ballots,
         }
     }
 }
@@ -58,6 +62,10 @@ pub trait ContextExt {
 
     fn bus(&self) -> &Bus {
         &self.data_of_request().bus
+    }
+
+    fn ballot_loaders(&self) -> &BallotLoaders {
+        &self.data_of_request().ballots
     }
 
     fn hub(&self) -> &ProgressHub {
