@@ -136,7 +136,7 @@ impl Loader<BallotPageKey> for BallotPagesByEstate {
             let mut rows = repo::ballots_by_ids(&mut conn, &ids)
                 .await
                 .map_err(load_error)?;
-            rows.sort_by(|a, b| b.id.cmp(&a.id));
+            rows.sort_by_key(|r| std::cmp::Reverse(r.id));
             let mut by_estate = group(rows.into_iter().map(|r| (r.estate_id, r)));
             for estate_id in estate_ids {
                 let key = BallotPageKey {
