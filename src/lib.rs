@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod finance;
 pub mod graphql;
 pub mod http;
 pub mod registry;

@@ -2,7 +2,8 @@
 //! 逸景公馆's property-company selection (tallied, selected) and its 500-yuan-per-household
 //! public-income distribution (tallied, passed); an open committee election in 新城红岛湾 with
 //! about half of its households voted; and drafts, pending, approved, rejected and cancelled
-//! ballots elsewhere.
+//! ballots elsewhere. The demo's finances follow in the same transaction, since the
+//! distribution needs the tallied item.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -150,7 +151,11 @@ pub async fn seed_demo_ballots(
     conn: &mut DbConnection,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    conn.transaction(async |c| write(c, now).await).await
+    conn.transaction(async |c| {
+        write(c, now).await?;
+        crate::finance::seed::seed_demo_finances(c, now).await
+    })
+    .await
 }
 
 async fn write(c: &mut DbConnection, now: NaiveDateTime) -> Result<(), AppError> {

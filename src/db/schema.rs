@@ -149,6 +149,69 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    accounts (id) {
+        id -> BigInt,
+        estate_id -> BigInt,
+        kind -> Text,
+        name -> Text,
+        bank -> Nullable<Text>,
+        account_number_masked -> Nullable<Text>,
+        opened_on -> Nullable<Date>,
+        agreement_ref -> Nullable<Text>,
+        assembly_code -> Nullable<Text>,
+        holder_company_id -> Nullable<BigInt>,
+        balance_fen -> BigInt,
+        entry_count -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    account_entries (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        seq -> BigInt,
+        booked_on -> Date,
+        reference -> Nullable<Text>,
+        counterparty -> Text,
+        amount_fen -> BigInt,
+        balance_fen -> BigInt,
+        memo -> Text,
+        category -> Nullable<Text>,
+        period -> Nullable<Text>,
+        source -> Text,
+        reverses_entry_id -> Nullable<BigInt>,
+        reason -> Nullable<Text>,
+        recorded_by_role -> Text,
+        recorded_by_subject -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    distributions (id) {
+        id -> BigInt,
+        estate_id -> BigInt,
+        ballot_item_id -> BigInt,
+        account_id -> BigInt,
+        method -> Text,
+        total_fen -> BigInt,
+        households -> BigInt,
+        entry_id -> BigInt,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payouts (distribution_id, house_id) {
+        distribution_id -> BigInt,
+        house_id -> BigInt,
+        amount_fen -> BigInt,
+    }
+}
+
 diesel::joinable!(subdistricts -> districts (district_id));
 diesel::joinable!(communities -> subdistricts (subdistrict_id));
 diesel::joinable!(estates -> communities (community_id));
@@ -183,6 +246,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     ballot_voter_owners,
     votes,
     ballot_tallies,
+    accounts,
+    account_entries,
+    distributions,
+    payouts,
 );
 
 diesel::table! {

@@ -18,6 +18,8 @@ pub enum Event {
     },
     /// Votes were recorded on a ballot (one event per committed transaction).
     VotesCast { ballot_id: i64 },
+    /// Entries were added to an account.
+    AccountChanged { account_id: i64, estate_id: i64 },
 }
 
 /// The bus lives in the application state, never in a static.

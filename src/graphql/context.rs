@@ -9,6 +9,7 @@ use crate::ballots::scheduler::Clock;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::events::Bus;
+use crate::finance::graphql::FinanceLoaders;
 use crate::registry::loaders::RegistryLoaders;
 
 /// Per-request data: built by the HTTP handler (or per WebSocket connection).
@@ -21,6 +22,7 @@ pub struct RequestData {
     pub clock: Clock,
     pub registry: RegistryLoaders,
     pub ballots: BallotLoaders,
+    pub finance: FinanceLoaders,
 }
 
 impl RequestData {
@@ -28,6 +30,7 @@ impl RequestData {
     pub fn new(viewer: Option<Viewer>, db: Db, state: &crate::AppState) -> Self {
         let registry = RegistryLoaders::new(&db);
         let ballots = BallotLoaders::new(&db);
+        let finance = FinanceLoaders::new(&db);
         Self {
             viewer,
             db,
@@ -36,6 +39,7 @@ impl RequestData {
             clock: state.clock.clone(),
             registry,
             ballots,
+            finance,
         }
     }
 }
@@ -66,6 +70,10 @@ pub trait ContextExt {
 
     fn ballot_loaders(&self) -> &BallotLoaders {
         &self.data_of_request().ballots
+    }
+
+    fn finance_loaders(&self) -> &FinanceLoaders {
+        &self.data_of_request().finance
     }
 
     fn hub(&self) -> &ProgressHub {

@@ -9,6 +9,7 @@ use async_graphql::{
 };
 
 use crate::ballots::graphql::{Ballot, BallotMutation, BallotQuery, BallotSubscription};
+use crate::finance::graphql::{Account, FinanceMutation, FinanceSubscription};
 use crate::registry::graphql::{
     Building, Committee, Community, District, Estate, House, Owner, PropertyCompany,
     RegistryMutation, RegistryQuery, RegistrySubscription, Subdistrict,
@@ -30,6 +31,7 @@ pub enum Node {
     PropertyCompany(PropertyCompany),
     Committee(Committee),
     Ballot(Ballot),
+    Account(Account),
 }
 
 /// Relay's `node` field.
@@ -55,11 +57,15 @@ pub struct QueryRoot(NodeQuery, RegistryQuery, BallotQuery);
 
 /// The mutation root: one part per domain.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(RegistryMutation, BallotMutation);
+pub struct MutationRoot(RegistryMutation, BallotMutation, FinanceMutation);
 
 /// The subscription root: one part per domain.
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(RegistrySubscription, BallotSubscription);
+pub struct SubscriptionRoot(
+    RegistrySubscription,
+    BallotSubscription,
+    FinanceSubscription,
+);
 
 pub type QuorumSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

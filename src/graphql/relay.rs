@@ -22,10 +22,13 @@ pub enum NodeKind {
     BallotItem,
     BallotOption,
     Voter,
+    Account,
+    AccountEntry,
+    Distribution,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 13] = [
+    const ALL: [NodeKind; 16] = [
         NodeKind::District,
         NodeKind::Subdistrict,
         NodeKind::Community,
@@ -39,6 +42,9 @@ impl NodeKind {
         NodeKind::BallotItem,
         NodeKind::BallotOption,
         NodeKind::Voter,
+        NodeKind::Account,
+        NodeKind::AccountEntry,
+        NodeKind::Distribution,
     ];
 
     /// The GraphQL type name, which is also the prefix inside the id.
@@ -57,6 +63,9 @@ impl NodeKind {
             NodeKind::BallotItem => "BallotItem",
             NodeKind::BallotOption => "BallotOption",
             NodeKind::Voter => "Voter",
+            NodeKind::Account => "Account",
+            NodeKind::AccountEntry => "AccountEntry",
+            NodeKind::Distribution => "Distribution",
         }
     }
 }

@@ -488,6 +488,16 @@ impl Estate {
         )
     }
 
+    /// The estate's accounts: common fund, maintenance fund, public-income ledger.
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
+    ) -> Result<crate::finance::graphql::AccountConnection> {
+        Ok(crate::finance::graphql::estate_accounts(ctx, self.0.id, first, after).await?)
+    }
+
     /// The owners' committee of the latest term, if the estate has one.
     async fn committee(&self, ctx: &Context<'_>) -> Result<Option<Committee>> {
         let committees = ctx
@@ -1323,7 +1333,18 @@ pub async fn resolve_node(
         NodeKind::Ballot => Node::Ballot(crate::ballots::graphql::Ballot(
             crate::ballots::graphql::readable_ballot(ctx, id).await?.0,
         )),
-        NodeKind::BallotItem | NodeKind::BallotOption | NodeKind::Voter => {
+        NodeKind::Account => {
+            let mut conn = ctx.db().conn().await?;
+            let a = crate::finance::repo::account(&mut conn, id).await?;
+            drop(conn);
+            readable_estate(ctx, a.estate_id).await?;
+            Node::Account(crate::finance::graphql::Account(a))
+        }
+        NodeKind::BallotItem
+        | NodeKind::BallotOption
+        | NodeKind::Voter
+        | NodeKind::AccountEntry
+        | NodeKind::Distribution => {
             return Err(AppError::bad_input(format!(
                 "a {} id is not a node: read it through its ballot",
                 kind.type_name()

@@ -1,0 +1,4 @@
+DROP TABLE payouts;
+DROP TABLE distributions;
+DROP TABLE account_entries;
+DROP TABLE accounts;

@@ -1,0 +1,368 @@
+//! Money over the wire: idempotent, checked bank-statement imports; the public-income ledger and
+//! its reversals; distributions exact to the fen; who may write what; live account activity.
+
+mod common;
+
+use common::{backends, Seed, TestServer};
+use quorum::auth::Role;
+use serde_json::{json, Value};
+
+fn code(body: &Value) -> String {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn message(body: &Value) -> String {
+    body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+const YIJING: &str = "RXN0YXRlOjE=";
+const HONGDAO: &str = "RXN0YXRlOjM=";
+
+const REGISTER: &str = "mutation($input: RegisterAccountInput!) { registerAccount(input: $input) { id kind accountNumber balance } }";
+const IMPORT: &str = "mutation($input: ImportBankStatementInput!) { importBankStatement(input: $input) { imported alreadyImported balance } }";
+const RECORD: &str = "mutation($input: RecordPublicIncomeInput!) { recordPublicIncome(input: $input) { id amount balance category period } }";
+
+fn statement(rows: &[&str]) -> String {
+    let mut s = String::from("date,reference,counterparty,amount,currency,balance,memo\n");
+    for r in rows {
+        s.push_str(r);
+        s.push('\n');
+    }
+    s
+}
+
+async fn balance(server: &TestServer, token: &str, account: &Value) -> String {
+    let d = server
+        .data(
+            token,
+            "query($id: ID!) { node(id: $id) { ... on Account { balance } } }",
+            json!({"id": account}),
+        )
+        .await;
+    d["node"]["balance"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn bank_statements_import_idempotently_and_refuse_bad_rows() {
+    for backend in backends() {
+        let server = TestServer::start(backend, Seed::Demo).await;
+        let member = server.demo_token(Role::CommitteeMember);
+        let d = server
+            .data(&member, REGISTER, json!({"input": {"estateId": YIJING, "kind": "MAINTENANCE_FUND", "name": "维修资金专户", "bank": "建设银行", "accountNumber": "6217 0000 1111 9876"}}))
+            .await;
+        let account = d["registerAccount"]["id"].clone();
+        assert_eq!(
+            d["registerAccount"]["accountNumber"], "**** **** **** 9876",
+            "the full number is not kept"
+        );
+        let b = server
+            .gql(
+                Some(&member),
+                REGISTER,
+                json!({"input": {"estateId": YIJING, "kind": "MAINTENANCE_FUND", "name": "again"}}),
+            )
+            .await;
+        assert_eq!(code(&b), "CONFLICT");
+        let first = statement(&[
+            "2026-01-05,M001,业主缴存,120000.00,CNY,120000.00,首期缴存",
+            "2026-02-05,M002,业主缴存,8000.50,CNY,128000.50,补缴",
+        ]);
+        let input = |csv: &str| json!({"input": {"accountId": account, "csv": csv}});
+        let d = server.data(&member, IMPORT, input(&first)).await;
+        assert_eq!(
+            d["importBankStatement"],
+            json!({"imported": 2, "alreadyImported": 0, "balance": "128000.50"})
+        );
+        // Re-importing adds nothing and says so.
+        let d = server.data(&member, IMPORT, input(&first)).await;
+        assert_eq!(
+            d["importBankStatement"],
+            json!({"imported": 0, "alreadyImported": 2, "balance": "128000.50"})
+        );
+        // An overlapping statement adds only its new rows.
+        let next = statement(&[
+            "2026-02-05,M002,业主缴存,8000.50,CNY,128000.50,补缴",
+            "2026-03-09,M003,电梯维修,-30000.00,CNY,98000.50,3号楼电梯",
+        ]);
+        let d = server.data(&member, IMPORT, input(&next)).await;
+        assert_eq!(
+            d["importBankStatement"],
+            json!({"imported": 1, "alreadyImported": 1, "balance": "98000.50"})
+        );
+        // Bad input: a clear error naming the row or field, and nothing written.
+        let cases = [
+            (
+                statement(&["2026-04-01,M004,x,10.00,USD,98010.50,m"]),
+                "not CNY",
+            ),
+            (
+                statement(&["2026-04-01,M004,x,10.001,CNY,98010.50,m"]),
+                "more than two decimals",
+            ),
+            (
+                statement(&["2026-04-01,M004,x,10.00,CNY,98011.50,m"]),
+                "balance break",
+            ),
+            (
+                statement(&[
+                    "2026-04-01,M004,x,10.00,CNY,98010.50,m",
+                    "2026-04-02,M005,x,10.00,CNY,98030.50,m",
+                ]),
+                "line 3: balance break",
+            ),
+            (
+                statement(&["2026-02-05,M002,业主缴存,9000.50,CNY,129000.50,补缴"]),
+                "different content",
+            ),
+            (
+                statement(&["2026/04/01,M004,x,10.00,CNY,98010.50,m"]),
+                "line 2: date",
+            ),
+            (
+                statement(&["2026-04-01,M004,x,10.00,CNY"]),
+                "expected 7 fields",
+            ),
+            ("date,ref,amount\n".to_string(), "header"),
+        ];
+        for (csv, expected) in cases {
+            let b = server.gql(Some(&member), IMPORT, input(&csv)).await;
+            assert_eq!(code(&b), "BAD_USER_INPUT", "{expected}: {b}");
+            assert!(
+                message(&b).contains(expected),
+                "expected {expected:?} in {b}"
+            );
+        }
+        assert_eq!(balance(&server, &member, &account).await, "98000.50");
+        // Owners read the account at any hour, but do not write it.
+        let owner = server.demo_token(Role::Owner);
+        assert_eq!(balance(&server, &owner, &account).await, "98000.50");
+        assert_eq!(
+            code(&server.gql(Some(&owner), IMPORT, input(&first)).await),
+            "FORBIDDEN"
+        );
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_public_income_ledger_belongs_to_the_managing_company_and_corrects_by_reversal() {
+    for backend in backends() {
+        let server = TestServer::start(backend, Seed::Demo).await;
+        // 新城红岛湾 is managed by the second company; its manager opens the ledger.
+        let other_manager = server.token(Role::PropertyManager, server.demo().property_manager + 1);
+        let d = server.data(&other_manager, REGISTER, json!({"input": {"estateId": HONGDAO, "kind": "PUBLIC_INCOME_LEDGER", "name": "红岛湾公共收益台账"}})).await;
+        let ledger = d["registerAccount"]["id"].clone();
+        let entry = |amount: &str| json!({"input": {"accountId": ledger, "category": "PARKING", "period": "2026-Q3", "amount": amount, "bookedOn": "2026-09-30", "counterparty": "红岛湾停车场", "memo": "三季度"}});
+        let d = server.data(&other_manager, RECORD, entry("35260.00")).await;
+        assert_eq!(d["recordPublicIncome"]["balance"], "35260.00");
+        let income = d["recordPublicIncome"]["id"].clone();
+        // The demo manager's company does not manage it.
+        let b = server
+            .gql(
+                Some(&server.demo_token(Role::PropertyManager)),
+                RECORD,
+                entry("1.00"),
+            )
+            .await;
+        assert_eq!(code(&b), "FORBIDDEN", "{b}");
+        // The committee does not write the company's ledger, and no one types a bad period or amount.
+        assert_eq!(
+            code(
+                &server
+                    .gql(
+                        Some(&server.demo_token(Role::CommitteeMember)),
+                        RECORD,
+                        entry("1.00")
+                    )
+                    .await
+            ),
+            "FORBIDDEN"
+        );
+        let mut bad = entry("1.00");
+        bad["input"]["period"] = json!("2026-Q5");
+        assert_eq!(
+            code(&server.gql(Some(&other_manager), RECORD, bad).await),
+            "BAD_USER_INPUT"
+        );
+        assert_eq!(
+            code(
+                &server
+                    .gql(Some(&other_manager), RECORD, entry("1.234"))
+                    .await
+            ),
+            "BAD_USER_INPUT"
+        );
+        assert_eq!(
+            code(
+                &server
+                    .gql(Some(&other_manager), RECORD, entry("0.00"))
+                    .await
+            ),
+            "BAD_USER_INPUT"
+        );
+        // A correction is a reversing entry with its reason, once.
+        let reverse = "mutation($input: ReverseEntryInput!) { reverseEntry(input: $input) { amount balance source reverses reason } }";
+        let b = server
+            .gql(
+                Some(&other_manager),
+                reverse,
+                json!({"input": {"entryId": income, "reason": " "}}),
+            )
+            .await;
+        assert_eq!(code(&b), "BAD_USER_INPUT");
+        let d = server
+            .data(
+                &other_manager,
+                reverse,
+                json!({"input": {"entryId": income, "reason": "金额录入错误"}}),
+            )
+            .await;
+        assert_eq!(
+            d["reverseEntry"],
+            json!({"amount": "-35260.00", "balance": "0.00", "source": "REVERSAL", "reverses": income, "reason": "金额录入错误"})
+        );
+        let b = server
+            .gql(
+                Some(&other_manager),
+                reverse,
+                json!({"input": {"entryId": income, "reason": "again"}}),
+            )
+            .await;
+        assert_eq!(code(&b), "CONFLICT", "{b}");
+        // Both entries stay readable.
+        let d = server
+            .data(&other_manager, "query($id: ID!) { node(id: $id) { ... on Account { entries { edges { node { amount source } } } } } }", json!({"id": ledger}))
+            .await;
+        assert_eq!(
+            d["node"]["entries"]["edges"].as_array().map(Vec::len),
+            Some(2)
+        );
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn distributions_pay_exactly_to_the_fen_and_only_after_a_passed_item() {
+    for backend in backends() {
+        let server = TestServer::start(backend, Seed::Demo).await;
+        let member = server.demo_token(Role::CommitteeMember);
+        let q = r#"{ estate(id: "RXN0YXRlOjE=") { accounts { edges { node { id balance
+            entries(first: 1) { edges { node { amount source } } }
+            distributions { id total recipients method ballotItemId } } } } } }"#;
+        let d = server.data(&member, q, json!({})).await;
+        let account = &d["estate"]["accounts"]["edges"][0]["node"];
+        let distribution = &account["distributions"][0];
+        assert_eq!(distribution["total"], "420000.00");
+        assert_eq!(distribution["recipients"], 842);
+        assert_eq!(distribution["method"], "PER_HOUSEHOLD");
+        assert_eq!(
+            account["entries"]["edges"][0]["node"],
+            json!({"amount": "-420000.00", "source": "DISTRIBUTION"})
+        );
+        // The payouts, all 842 pages through, sum exactly to the total.
+        let mut sum = 0i64;
+        let mut count = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let d = server
+                .data(
+                    &member,
+                    r#"query($after: String) { estate(id: "RXN0YXRlOjE=") { accounts { edges { node { distributions { payouts(first: 100, after: $after) { edges { node { amount } } pageInfo { hasNextPage endCursor } } } } } } } }"#,
+                    json!({"after": after}),
+                )
+                .await;
+            let payouts =
+                &d["estate"]["accounts"]["edges"][0]["node"]["distributions"][0]["payouts"];
+            for e in payouts["edges"].as_array().expect("payouts") {
+                let amount = quorum::graphql::scalars::parse_hundredths(
+                    e["node"]["amount"].as_str().unwrap_or_default(),
+                )
+                .expect("money");
+                assert!(amount == 49_881 || amount == 49_882, "{amount}");
+                sum += amount;
+                count += 1;
+            }
+            if payouts["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+            after = payouts["pageInfo"]["endCursor"]
+                .as_str()
+                .map(str::to_string);
+        }
+        assert_eq!((count, sum), (842, 42_000_000));
+        // The same item again, an item that did not pass, or more than the balance: refused.
+        let create = "mutation($input: CreateDistributionInput!) { createDistribution(input: $input) { total } }";
+        let item = distribution["ballotItemId"].clone();
+        let b = server.gql(Some(&member), create, json!({"input": {"ballotItemId": item, "accountId": account["id"], "total": "1000.00"}})).await;
+        assert_eq!(code(&b), "CONFLICT", "{b}");
+        let b = server.gql(Some(&member), create, json!({"input": {"ballotItemId": item, "accountId": account["id"], "total": "99999999.00"}})).await;
+        assert_eq!(code(&b), "CONFLICT", "{b}");
+        assert!(message(&b).contains("less than"), "{b}");
+        let selection_item =
+            quorum::graphql::relay::global_id(quorum::graphql::relay::NodeKind::BallotItem, 1).0;
+        let b = server.gql(Some(&member), create, json!({"input": {"ballotItemId": selection_item, "accountId": account["id"], "total": "10.00"}})).await;
+        assert_eq!(code(&b), "CONFLICT", "{b}");
+        let b = server.gql(Some(&server.demo_token(Role::Owner)), create, json!({"input": {"ballotItemId": item, "accountId": account["id"], "total": "10.00"}})).await;
+        assert_eq!(code(&b), "FORBIDDEN");
+        assert_eq!(
+            server.data(&member, q, json!({})).await["estate"]["accounts"]["edges"][0]["node"]
+                ["balance"],
+            account["balance"]
+        );
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn account_activity_streams_to_readers_only() {
+    for backend in backends() {
+        let server = TestServer::start(backend, Seed::Demo).await;
+        let manager = server.demo_token(Role::PropertyManager);
+        // 福林苑's ledger, kept by the demo manager's company.
+        let d = server
+            .data(&manager, r#"{ estates(filter: {nameContains: "福林"}) { edges { node { accounts { edges { node { id balance } } } } } } }"#, json!({}))
+            .await;
+        let ledger = d["estates"]["edges"][0]["node"]["accounts"]["edges"][0]["node"].clone();
+        let sub = json!({"id": "a", "type": "subscribe", "payload": {"query": "subscription($id: ID!) { accountActivity(accountId: $id) { balance } }", "variables": {"id": ledger["id"]}}});
+        let mut ws = server.ws().await;
+        ws.init(&manager).await;
+        ws.send(sub.clone()).await;
+        let m = ws.next_message().await;
+        assert_eq!(
+            m["payload"]["data"]["accountActivity"]["balance"], ledger["balance"],
+            "{m}"
+        );
+        server
+            .data(&manager, RECORD, json!({"input": {"accountId": ledger["id"], "category": "VENUE_RENTAL", "period": "2026-Q4", "amount": "100.00", "bookedOn": "2026-11-30", "counterparty": "活动室"}}))
+            .await;
+        let m = ws.next_message().await;
+        let before = quorum::graphql::scalars::parse_hundredths(
+            ledger["balance"].as_str().unwrap_or_default(),
+        )
+        .expect("money");
+        assert_eq!(
+            m["payload"]["data"]["accountActivity"]["balance"],
+            quorum::graphql::scalars::format_hundredths(before + 10_000),
+            "{m}"
+        );
+        // An owner of 逸景公馆 does not read 福林苑's accounts.
+        let mut ws = server.ws().await;
+        ws.init(&server.demo_token(Role::Owner)).await;
+        ws.send(sub).await;
+        let m = ws.next_message().await;
+        assert_eq!(
+            m["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{m}"
+        );
+        server.stop().await;
+    }
+}
