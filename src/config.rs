@@ -30,6 +30,15 @@ pub struct Config {
     #[arg(long, env = "QUORUM_PII_KEY", hide_env_values = true, global = true)]
     pub pii_key: Option<String>,
 
+    /// Days after the end of a quarter within which its statements are due.
+    #[arg(
+        long,
+        env = "QUORUM_DISCLOSURE_DUE_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub disclosure_due_days: i64,
+
     /// Database connections in the pool.
     #[arg(long, env = "QUORUM_POOL_SIZE", default_value_t = 10, global = true)]
     pub pool_size: usize,
@@ -79,6 +88,7 @@ impl Config {
             jwt_secret: None,
             pii_key: None,
             pool_size: 10,
+            disclosure_due_days: 30,
         }
     }
 

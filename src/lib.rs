@@ -5,8 +5,10 @@
 
 pub mod auth;
 pub mod ballots;
+pub mod chain;
 pub mod config;
 pub mod db;
+pub mod disclosure;
 pub mod error;
 pub mod events;
 pub mod finance;
@@ -37,6 +39,8 @@ pub struct AppState {
     pub hub: ballots::hub::ProgressHub,
     /// The time ballots open and close by.
     pub clock: ballots::scheduler::Clock,
+    /// Days after a quarter within which its statements are due.
+    pub disclosure_due_days: i64,
 }
 
 /// Why the server could not start.
@@ -71,6 +75,7 @@ pub async fn prepare(config: &Config, limits: &SchemaLimits) -> Result<AppState,
         schema: graphql::build_schema(limits),
         hub: ballots::hub::ProgressHub::new(db.clone(), bus.clone()),
         clock: ballots::scheduler::Clock::default(),
+        disclosure_due_days: config.disclosure_due_days,
         db,
         bus,
         keys: TokenKeys::new(&jwt),

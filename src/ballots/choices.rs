@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
-
 use super::rules::NonVoterRule;
 
 /// A choice on a matter.
@@ -228,8 +226,7 @@ pub fn option_key(option_id: i64) -> String {
     format!("OPTION:{option_id}")
 }
 
-/// The hash of a vote in its ballot's chain: it covers the previous hash, so no vote can be
-/// changed, removed or slipped in without breaking every later hash.
+/// The hash of a vote in its ballot's chain (see `crate::chain`).
 pub fn chain_hash(
     prev_hash: &str,
     ballot_id: i64,
@@ -239,27 +236,22 @@ pub fn chain_hash(
     choices: &str,
     cast_at: &str,
 ) -> String {
-    let mut h = Sha256::new();
-    for part in [
+    crate::chain::link(
         prev_hash,
-        &ballot_id.to_string(),
-        &voter_id.to_string(),
-        &seq.to_string(),
-        channel,
-        choices,
-        cast_at,
-    ] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
-    }
-    hex::encode(h.finalize())
+        &[
+            &ballot_id.to_string(),
+            &voter_id.to_string(),
+            &seq.to_string(),
+            channel,
+            choices,
+            cast_at,
+        ],
+    )
 }
 
 /// The first "previous hash" of a ballot's chain.
 pub fn genesis(ballot_id: i64) -> String {
-    hex::encode(Sha256::digest(
-        format!("quorum-ballot-{ballot_id}").as_bytes(),
-    ))
+    crate::chain::genesis(&format!("quorum-ballot-{ballot_id}"))
 }
 
 #[cfg(test)]

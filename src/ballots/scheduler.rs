@@ -65,11 +65,20 @@ pub async fn tick(db: &Db, bus: &Bus, clock: &Clock) -> Result<(), AppError> {
         .await?;
     for (id, estate_id) in due_close {
         match close_and_tally(&mut conn, id, now).await {
-            Ok(state) => bus.publish(Event::BallotChanged {
-                ballot_id: id,
-                estate_id,
-                state,
-            }),
+            Ok(state) => {
+                bus.publish(Event::BallotChanged {
+                    ballot_id: id,
+                    estate_id,
+                    state,
+                });
+                if state == "TALLIED" {
+                    let disclosure_id = latest_disclosure(&mut conn, estate_id).await;
+                    bus.publish(Event::DisclosurePublished {
+                        estate_id,
+                        disclosure_id,
+                    });
+                }
+            }
             Err(e) => tracing::error!(ballot = id, error = ?e, "closing a ballot failed"),
         }
     }
@@ -86,4 +95,16 @@ pub fn spawn(db: Db, bus: Bus, clock: Clock, every: Duration) -> tokio::task::Jo
             tokio::time::sleep(every).await;
         }
     })
+}
+
+/// The newest disclosure of an estate (the ballot result just published with the tally).
+async fn latest_disclosure(conn: &mut crate::db::DbConnection, estate_id: i64) -> i64 {
+    use crate::db::schema::disclosures;
+    disclosures::table
+        .filter(disclosures::estate_id.eq(estate_id))
+        .order(disclosures::id.desc())
+        .select(disclosures::id)
+        .first(conn)
+        .await
+        .unwrap_or(0)
 }

@@ -68,6 +68,8 @@ pub async fn close_and_tally(
             .set((ballots::state.eq(BallotState::Tallied.as_db()), ballots::tallied_at.eq(now)))
             .execute(c)
             .await?;
+        // The certified result is disclosed in the same transaction.
+        crate::disclosure::repo::publish_ballot_result(c, ballot_id, now).await?;
         Ok::<_, AppError>("TALLIED")
     })
     .await

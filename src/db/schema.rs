@@ -212,7 +212,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    disclosures (id) {
+        id -> BigInt,
+        estate_id -> BigInt,
+        chain_seq -> BigInt,
+        kind -> Text,
+        title -> Text,
+        period -> Nullable<Text>,
+        content -> Text,
+        content_hash -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+        published_at -> Timestamp,
+        visible_until -> Nullable<Timestamp>,
+        published_by_role -> Text,
+        published_by_subject -> BigInt,
+        supersedes_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    service_contracts (id) {
+        id -> BigInt,
+        estate_id -> BigInt,
+        company_id -> BigInt,
+        starts_on -> Date,
+        ends_on -> Date,
+        service_standard -> Text,
+        document_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    fee_standards (contract_id, usage) {
+        contract_id -> BigInt,
+        usage -> Text,
+        fen_per_m2_month -> BigInt,
+    }
+}
+
 diesel::joinable!(subdistricts -> districts (district_id));
+diesel::joinable!(account_entries -> accounts (account_id));
+diesel::joinable!(accounts -> estates (estate_id));
 diesel::joinable!(communities -> subdistricts (subdistrict_id));
 diesel::joinable!(estates -> communities (community_id));
 diesel::joinable!(buildings -> estates (estate_id));
@@ -250,6 +293,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     account_entries,
     distributions,
     payouts,
+    disclosures,
+    service_contracts,
+    fee_standards,
 );
 
 diesel::table! {

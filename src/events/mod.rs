@@ -20,6 +20,8 @@ pub enum Event {
     VotesCast { ballot_id: i64 },
     /// Entries were added to an account.
     AccountChanged { account_id: i64, estate_id: i64 },
+    /// A disclosure was published.
+    DisclosurePublished { estate_id: i64, disclosure_id: i64 },
 }
 
 /// The bus lives in the application state, never in a static.

@@ -881,16 +881,21 @@ impl FinanceSubscription {
 /// Loaders of finances.
 pub struct FinanceLoaders {
     pub accounts: async_graphql::dataloader::DataLoader<AccountsByEstate>,
+    pub contracts:
+        async_graphql::dataloader::DataLoader<crate::disclosure::graphql::ContractByEstate>,
 }
 
 impl FinanceLoaders {
     pub fn new(db: &crate::db::Db) -> Self {
+        use async_graphql::dataloader::DataLoader;
+        let delay = crate::registry::loaders::LOADER_DELAY;
         Self {
-            accounts: async_graphql::dataloader::DataLoader::new(
-                AccountsByEstate(db.clone()),
+            accounts: DataLoader::new(AccountsByEstate(db.clone()), tokio::spawn).delay(delay),
+            contracts: DataLoader::new(
+                crate::disclosure::graphql::ContractByEstate(db.clone()),
                 tokio::spawn,
             )
-            .delay(crate::registry::loaders::LOADER_DELAY),
+            .delay(delay),
         }
     }
 }

@@ -188,5 +188,168 @@ pub async fn seed_demo_finances(
         now,
     )
     .await?;
+
+    disclose(c, yijing, fulin, manager, now).await
+}
+
+/// The demo's disclosures: 逸景公馆 keeps up (statements for every quarter, contract, fee and
+/// service standards, a recent work report); 福林苑 has one quarter's statement missing, so it
+/// shows as overdue.
+async fn disclose(
+    c: &mut DbConnection,
+    yijing: i64,
+    fulin: i64,
+    manager: i64,
+    now: chrono::NaiveDateTime,
+) -> Result<(), AppError> {
+    use crate::disclosure::repo::{
+        account_statement, append, public_income_statement, Publication,
+    };
+    use crate::disclosure::rules::{DisclosureKind, Quarter};
+    let publish =
+        |estate_id, kind, title: String, period: Option<String>, content: String| Publication {
+            estate_id,
+            kind,
+            title,
+            period,
+            content,
+            visible_until: None,
+            supersedes: None,
+            role: "PROPERTY_MANAGER".into(),
+            subject: manager,
+        };
+    let latest_done = Quarter::of(now.date()).previous();
+    let at = |q: Quarter| {
+        (q.last_day() + chrono::Duration::days(10))
+            .and_hms_opt(9, 0, 0)
+            .unwrap_or(now)
+    };
+    let mut q = Quarter { year: 2023, q: 1 };
+    while q <= latest_done {
+        let content = public_income_statement(c, yijing, q).await?;
+        append(
+            c,
+            &publish(
+                yijing,
+                DisclosureKind::PublicIncomeStatement,
+                format!("{} 公共收益收支情况", q.label()),
+                Some(q.label()),
+                content,
+            ),
+            at(q),
+        )
+        .await?;
+        let content = account_statement(c, yijing, q).await?;
+        append(
+            c,
+            &publish(
+                yijing,
+                DisclosureKind::AccountStatement,
+                format!("{} 共有资金账户对账单", q.label()),
+                Some(q.label()),
+                content,
+            ),
+            at(q),
+        )
+        .await?;
+        q = q.next();
+    }
+    for (kind, title, body) in [
+        (
+            DisclosureKind::ServiceContract,
+            "物业服务合同（2024—2029）",
+            "甲方：逸景公馆业主大会；乙方：青岛旭景物业服务有限公司；服务期限五年。",
+        ),
+        (
+            DisclosureKind::FeeStandard,
+            "物业服务收费标准",
+            "住宅2.35元/平方米·月；商业4.80元/平方米·月；车位1.20元/平方米·月。",
+        ),
+        (
+            DisclosureKind::ServiceStandard,
+            "物业服务标准",
+            "参照《青岛市住宅物业服务等级标准》二级标准执行。",
+        ),
+    ] {
+        append(
+            c,
+            &publish(
+                yijing,
+                kind,
+                title.into(),
+                None,
+                serde_json::json!({"body": body}).to_string(),
+            ),
+            now - chrono::Duration::days(30),
+        )
+        .await?;
+    }
+    append(
+        c,
+        &publish(
+            yijing,
+            DisclosureKind::WorkReport,
+            "月度工作报告".into(),
+            None,
+            serde_json::json!({"done": "完成3号楼电梯年检、地下车库照明改造", "planned": "冬季供暖巡检、外墙清洗"}).to_string(),
+        ),
+        now - chrono::Duration::days(5),
+    )
+    .await?;
+    let company: i64 = estate_managements::table
+        .filter(estate_managements::estate_id.eq(yijing))
+        .select(estate_managements::company_id)
+        .first(c)
+        .await?;
+    let contract: i64 = diesel::insert_into(service_contracts::table)
+        .values((
+            service_contracts::estate_id.eq(yijing),
+            service_contracts::company_id.eq(company),
+            service_contracts::starts_on.eq(date(2024, 6, 1)),
+            service_contracts::ends_on.eq(date(2029, 5, 31)),
+            service_contracts::service_standard.eq("《青岛市住宅物业服务等级标准》二级"),
+            service_contracts::document_hash.eq(crate::disclosure::rules::content_hash(
+                "逸景公馆物业服务合同2024",
+            )),
+            service_contracts::created_at.eq(now),
+        ))
+        .returning(service_contracts::id)
+        .get_result(c)
+        .await?;
+    for (usage, fen) in [
+        ("RESIDENTIAL", 235i64),
+        ("COMMERCIAL", 480),
+        ("PARKING", 120),
+    ] {
+        diesel::insert_into(fee_standards::table)
+            .values((
+                fee_standards::contract_id.eq(contract),
+                fee_standards::usage.eq(usage),
+                fee_standards::fen_per_m2_month.eq(fen),
+            ))
+            .execute(c)
+            .await?;
+    }
+    // 福林苑: every quarter of its ledger stated except one that is long overdue.
+    let skipped = latest_done.previous();
+    let mut q = Quarter { year: 2025, q: 1 };
+    while q <= latest_done {
+        if q != skipped {
+            let content = public_income_statement(c, fulin, q).await?;
+            append(
+                c,
+                &publish(
+                    fulin,
+                    DisclosureKind::PublicIncomeStatement,
+                    format!("{} 公共收益收支情况", q.label()),
+                    Some(q.label()),
+                    content,
+                ),
+                at(q),
+            )
+            .await?;
+        }
+        q = q.next();
+    }
     Ok(())
 }

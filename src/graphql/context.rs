@@ -20,6 +20,7 @@ pub struct RequestData {
     pub bus: Bus,
     pub hub: ProgressHub,
     pub clock: Clock,
+    pub disclosure_due_days: i64,
     pub registry: RegistryLoaders,
     pub ballots: BallotLoaders,
     pub finance: FinanceLoaders,
@@ -37,6 +38,7 @@ impl RequestData {
             bus: state.bus.clone(),
             hub: state.hub.clone(),
             clock: state.clock.clone(),
+            disclosure_due_days: state.disclosure_due_days,
             registry,
             ballots,
             finance,
@@ -78,6 +80,10 @@ pub trait ContextExt {
 
     fn hub(&self) -> &ProgressHub {
         &self.data_of_request().hub
+    }
+
+    fn disclosure_due_days(&self) -> i64 {
+        self.data_of_request().disclosure_due_days
     }
 
     fn clock(&self) -> &Clock {

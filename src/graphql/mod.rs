@@ -9,6 +9,7 @@ use async_graphql::{
 };
 
 use crate::ballots::graphql::{Ballot, BallotMutation, BallotQuery, BallotSubscription};
+use crate::disclosure::graphql::{DisclosureMutation, DisclosureQuery, DisclosureSubscription};
 use crate::finance::graphql::{Account, FinanceMutation, FinanceSubscription};
 use crate::registry::graphql::{
     Building, Committee, Community, District, Estate, House, Owner, PropertyCompany,
@@ -53,11 +54,16 @@ impl NodeQuery {
 
 /// The query root: one part per domain.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(NodeQuery, RegistryQuery, BallotQuery);
+pub struct QueryRoot(NodeQuery, RegistryQuery, BallotQuery, DisclosureQuery);
 
 /// The mutation root: one part per domain.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(RegistryMutation, BallotMutation, FinanceMutation);
+pub struct MutationRoot(
+    RegistryMutation,
+    BallotMutation,
+    FinanceMutation,
+    DisclosureMutation,
+);
 
 /// The subscription root: one part per domain.
 #[derive(MergedSubscription, Default)]
@@ -65,6 +71,7 @@ pub struct SubscriptionRoot(
     RegistrySubscription,
     BallotSubscription,
     FinanceSubscription,
+    DisclosureSubscription,
 );
 
 pub type QuorumSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

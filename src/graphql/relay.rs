@@ -25,10 +25,11 @@ pub enum NodeKind {
     Account,
     AccountEntry,
     Distribution,
+    Disclosure,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 16] = [
+    const ALL: [NodeKind; 17] = [
         NodeKind::District,
         NodeKind::Subdistrict,
         NodeKind::Community,
@@ -45,6 +46,7 @@ impl NodeKind {
         NodeKind::Account,
         NodeKind::AccountEntry,
         NodeKind::Distribution,
+        NodeKind::Disclosure,
     ];
 
     /// The GraphQL type name, which is also the prefix inside the id.
@@ -66,6 +68,7 @@ impl NodeKind {
             NodeKind::Account => "Account",
             NodeKind::AccountEntry => "AccountEntry",
             NodeKind::Distribution => "Distribution",
+            NodeKind::Disclosure => "Disclosure",
         }
     }
 }

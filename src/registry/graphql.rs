@@ -498,6 +498,44 @@ impl Estate {
         Ok(crate::finance::graphql::estate_accounts(ctx, self.0.id, first, after).await?)
     }
 
+    /// What the estate's property company and committee have published, newest first.
+    async fn disclosures(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last item of the previous page.")] after: Option<String>,
+        #[graphql(desc = "Only this kind.")] kind: Option<crate::disclosure::rules::DisclosureKind>,
+    ) -> Result<crate::disclosure::graphql::DisclosureConnection> {
+        Ok(
+            crate::disclosure::graphql::estate_disclosures(ctx, self.0.id, first, after, kind)
+                .await?,
+        )
+    }
+
+    /// True when the estate's chain of disclosures recomputes from the first to the last.
+    async fn disclosure_chain_intact(&self, ctx: &Context<'_>) -> Result<bool> {
+        let mut conn = ctx.db().conn().await.map_err(AppError::from)?;
+        Ok(crate::disclosure::repo::chain_intact(&mut conn, self.0.id).await?)
+    }
+
+    /// Per required kind of disclosure: the last publication, the next due date, overdue or not.
+    async fn disclosure_compliance(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::disclosure::graphql::ComplianceItem>> {
+        Ok(crate::disclosure::graphql::estate_compliance(ctx, self.0.id).await?)
+    }
+
+    /// The service contract in force, with its fee standards.
+    async fn service_contract(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::disclosure::graphql::ServiceContract>> {
+        Ok(crate::disclosure::graphql::current_contract(ctx, self.0.id)
+            .await?
+            .map(std::sync::Arc::unwrap_or_clone))
+    }
+
     /// The owners' committee of the latest term, if the estate has one.
     async fn committee(&self, ctx: &Context<'_>) -> Result<Option<Committee>> {
         let committees = ctx
@@ -685,6 +723,21 @@ impl House {
                 None => false,
             };
         Ok(allowed.then(|| self.0.certificate_number.clone()).flatten())
+    }
+
+    /// The monthly property fee under the estate's contract in force (area × fee standard for
+    /// the house's usage, rounded to the fen); null without a contract.
+    async fn monthly_fee(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::graphql::scalars::Money>> {
+        Ok(crate::disclosure::graphql::house_monthly_fee(
+            ctx,
+            self.0.estate_id,
+            &self.0.usage,
+            self.0.area_centi,
+        )
+        .await?)
     }
 
     /// True for a developer's unsold or undelivered unit (all of them count as one voter).
@@ -1344,9 +1397,10 @@ pub async fn resolve_node(
         | NodeKind::BallotOption
         | NodeKind::Voter
         | NodeKind::AccountEntry
-        | NodeKind::Distribution => {
+        | NodeKind::Distribution
+        | NodeKind::Disclosure => {
             return Err(AppError::bad_input(format!(
-                "a {} id is not a node: read it through its ballot",
+                "a {} id is not a node: read it through its ballot, account or estate",
                 kind.type_name()
             )))
         }

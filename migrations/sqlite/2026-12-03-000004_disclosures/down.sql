@@ -1,0 +1,3 @@
+DROP TABLE fee_standards;
+DROP TABLE service_contracts;
+DROP TABLE disclosures;

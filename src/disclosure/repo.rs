@@ -1,0 +1,381 @@
+//! Publishing disclosures (one estate's chain is appended under a lock on the estate row) and
+//! generating statements from the accounts, never typed by hand.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde_json::json;
+
+use super::rules::{content_hash, genesis, DisclosureKind, Quarter};
+use crate::db::schema::*;
+use crate::db::{is_unique_violation, DbConnection};
+use crate::error::AppError;
+use crate::finance::model::{AccountRow, EntryRow};
+use crate::graphql::scalars::format_hundredths;
+
+#[derive(Debug, Clone, Queryable)]
+pub struct DisclosureRow {
+    pub id: i64,
+    pub estate_id: i64,
+    pub chain_seq: i64,
+    pub kind: String,
+    pub title: String,
+    pub period: Option<String>,
+    pub content: String,
+    pub content_hash: String,
+    pub prev_hash: String,
+    pub hash: String,
+    pub published_at: NaiveDateTime,
+    pub visible_until: Option<NaiveDateTime>,
+    pub published_by_role: String,
+    pub published_by_subject: i64,
+    pub supersedes_id: Option<i64>,
+}
+
+/// What to publish.
+#[derive(Debug, Clone)]
+pub struct Publication {
+    pub estate_id: i64,
+    pub kind: DisclosureKind,
+    pub title: String,
+    pub period: Option<String>,
+    pub content: String,
+    pub visible_until: Option<NaiveDateTime>,
+    pub supersedes: Option<i64>,
+    pub role: String,
+    pub subject: i64,
+}
+
+/// The chain link of a disclosure: its estate, position, kind, title, period, content hash and
+/// publication time, after the previous link.
+#[allow(clippy::too_many_arguments)]
+fn link(
+    prev: &str,
+    estate_id: i64,
+    seq: i64,
+    kind: &str,
+    title: &str,
+    period: &str,
+    content_hash: &str,
+    published_at: &str,
+) -> String {
+    crate::chain::link(
+        prev,
+        &[
+            &estate_id.to_string(),
+            &seq.to_string(),
+            kind,
+            title,
+            period,
+            content_hash,
+            published_at,
+        ],
+    )
+}
+
+fn rfc3339(t: NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// Appends a disclosure to its estate's chain inside the caller's transaction.
+pub async fn append(
+    c: &mut DbConnection,
+    p: &Publication,
+    now: NaiveDateTime,
+) -> Result<DisclosureRow, AppError> {
+    // The estate row is the chain's lock.
+    diesel::update(estates::table.find(p.estate_id))
+        .set(estates::notice_days.eq(estates::notice_days))
+        .execute(c)
+        .await?;
+    if let Some(old) = p.supersedes {
+        let previous: Option<(i64, String)> = disclosures::table
+            .find(old)
+            .select((disclosures::estate_id, disclosures::kind))
+            .first(c)
+            .await
+            .optional()?;
+        match previous {
+            Some((estate, kind)) if estate == p.estate_id && kind == p.kind.as_db() => {}
+            _ => {
+                return Err(AppError::bad_input(
+                    "supersedesId must name an earlier disclosure of the same estate and kind",
+                ))
+            }
+        }
+    }
+    let last: Option<(i64, String)> = disclosures::table
+        .filter(disclosures::estate_id.eq(p.estate_id))
+        .order(disclosures::chain_seq.desc())
+        .select((disclosures::chain_seq, disclosures::hash))
+        .first(c)
+        .await
+        .optional()?;
+    let (seq, prev) = match last {
+        Some((s, h)) => (s + 1, h),
+        None => (1, genesis(p.estate_id)),
+    };
+    let published_at = crate::db::truncate_micros(now);
+    let c_hash = content_hash(&p.content);
+    let hash = link(
+        &prev,
+        p.estate_id,
+        seq,
+        p.kind.as_db(),
+        &p.title,
+        p.period.as_deref().unwrap_or(""),
+        &c_hash,
+        &rfc3339(published_at),
+    );
+    let id: i64 = diesel::insert_into(disclosures::table)
+        .values((
+            disclosures::estate_id.eq(p.estate_id),
+            disclosures::chain_seq.eq(seq),
+            disclosures::kind.eq(p.kind.as_db()),
+            disclosures::title.eq(&p.title),
+            disclosures::period.eq(&p.period),
+            disclosures::content.eq(&p.content),
+            disclosures::content_hash.eq(&c_hash),
+            disclosures::prev_hash.eq(&prev),
+            disclosures::hash.eq(&hash),
+            disclosures::published_at.eq(published_at),
+            disclosures::visible_until.eq(p.visible_until),
+            disclosures::published_by_role.eq(&p.role),
+            disclosures::published_by_subject.eq(p.subject),
+            disclosures::supersedes_id.eq(p.supersedes),
+        ))
+        .returning(disclosures::id)
+        .get_result(c)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                AppError::Conflict("that disclosure has already been superseded".into())
+            } else {
+                AppError::from(e)
+            }
+        })?;
+    Ok(disclosures::table.find(id).first(c).await?)
+}
+
+/// Publishes in its own transaction.
+pub async fn publish(
+    conn: &mut DbConnection,
+    p: &Publication,
+    now: NaiveDateTime,
+) -> Result<DisclosureRow, AppError> {
+    conn.transaction(async |c| append(c, p, now).await).await
+}
+
+pub async fn disclosures_page(
+    conn: &mut DbConnection,
+    estate_id: i64,
+    kind: Option<DisclosureKind>,
+    before_id: i64,
+    limit: i64,
+) -> Result<Vec<DisclosureRow>, AppError> {
+    let mut q = disclosures::table
+        .filter(disclosures::estate_id.eq(estate_id))
+        .filter(disclosures::id.lt(before_id))
+        .into_boxed::<crate::db::DbBackend>();
+    if let Some(k) = kind {
+        q = q.filter(disclosures::kind.eq(k.as_db()));
+    }
+    Ok(q.order(disclosures::id.desc())
+        .limit(limit)
+        .load(conn)
+        .await?)
+}
+
+/// Recomputes an estate's chain from the first disclosure: true when every link holds.
+pub async fn chain_intact(conn: &mut DbConnection, estate_id: i64) -> Result<bool, AppError> {
+    let rows: Vec<DisclosureRow> = disclosures::table
+        .filter(disclosures::estate_id.eq(estate_id))
+        .order(disclosures::chain_seq)
+        .load(conn)
+        .await?;
+    let mut prev = genesis(estate_id);
+    for (i, r) in rows.iter().enumerate() {
+        let h = link(
+            &prev,
+            r.estate_id,
+            r.chain_seq,
+            &r.kind,
+            &r.title,
+            r.period.as_deref().unwrap_or(""),
+            &content_hash(&r.content),
+            &rfc3339(r.published_at),
+        );
+        if r.chain_seq != i as i64 + 1
+            || r.prev_hash != prev
+            || r.content_hash != content_hash(&r.content)
+            || r.hash != h
+        {
+            return Ok(false);
+        }
+        prev = h;
+    }
+    Ok(true)
+}
+
+async fn estate_accounts(
+    c: &mut DbConnection,
+    estate_id: i64,
+) -> Result<Vec<AccountRow>, AppError> {
+    Ok(accounts::table
+        .filter(accounts::estate_id.eq(estate_id))
+        .order(accounts::id)
+        .load(c)
+        .await?)
+}
+
+fn in_quarter(e: &EntryRow, q: Quarter) -> bool {
+    match e.period.as_deref().and_then(Quarter::parse) {
+        Some(p) => p == q,
+        None => Quarter::of(e.booked_on) == q,
+    }
+}
+
+/// A quarter's public income and expenses by category, from the estate's ledger and common
+/// fund (never typed by hand).
+pub async fn public_income_statement(
+    c: &mut DbConnection,
+    estate_id: i64,
+    q: Quarter,
+) -> Result<String, AppError> {
+    let accounts: Vec<AccountRow> = estate_accounts(c, estate_id)
+        .await?
+        .into_iter()
+        .filter(|a| a.kind != "MAINTENANCE_FUND")
+        .collect();
+    if accounts.is_empty() {
+        return Err(AppError::bad_input(
+            "the estate has no public-income account or ledger to state",
+        ));
+    }
+    let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
+    let entries: Vec<EntryRow> = account_entries::table
+        .filter(account_entries::account_id.eq_any(&ids))
+        .order(account_entries::id)
+        .load(c)
+        .await?;
+    let mut lines: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for e in entries.iter().filter(|e| in_quarter(e, q)) {
+        let category = e.category.clone().unwrap_or_else(|| "UNCLASSIFIED".into());
+        let line = lines.entry(category).or_default();
+        if e.amount_fen >= 0 {
+            line.0 += e.amount_fen;
+        } else {
+            line.1 -= e.amount_fen;
+        }
+    }
+    let (income, expense) = lines.values().fold((0, 0), |a, l| (a.0 + l.0, a.1 + l.1));
+    Ok(json!({
+        "period": q.label(),
+        "accounts": accounts.iter().map(|a| a.name.clone()).collect::<Vec<_>>(),
+        "lines": lines.iter().map(|(k, (i, e))| json!({"category": k, "income": format_hundredths(*i), "expense": format_hundredths(*e)})).collect::<Vec<_>>(),
+        "totalIncome": format_hundredths(income),
+        "totalExpense": format_hundredths(expense),
+        "net": format_hundredths(income - expense),
+    })
+    .to_string())
+}
+
+/// A quarter's statement of the estate's common-fund account.
+pub async fn account_statement(
+    c: &mut DbConnection,
+    estate_id: i64,
+    q: Quarter,
+) -> Result<String, AppError> {
+    let account = estate_accounts(c, estate_id)
+        .await?
+        .into_iter()
+        .find(|a| a.kind == "COMMON_FUND")
+        .ok_or_else(|| AppError::bad_input("the estate has no common-fund account"))?;
+    let entries: Vec<EntryRow> = account_entries::table
+        .filter(account_entries::account_id.eq(account.id))
+        .order(account_entries::seq)
+        .load(c)
+        .await?;
+    let before: Vec<&EntryRow> = entries
+        .iter()
+        .filter(|e| e.booked_on < q.first_day())
+        .collect();
+    let during: Vec<&EntryRow> = entries
+        .iter()
+        .filter(|e| Quarter::of(e.booked_on) == q)
+        .collect();
+    let opening = before.last().map_or(0, |e| e.balance_fen);
+    let closing = during.last().map_or(opening, |e| e.balance_fen);
+    let money_in: i64 = during
+        .iter()
+        .filter(|e| e.amount_fen > 0)
+        .map(|e| e.amount_fen)
+        .sum();
+    let money_out: i64 = during
+        .iter()
+        .filter(|e| e.amount_fen < 0)
+        .map(|e| -e.amount_fen)
+        .sum();
+    Ok(json!({
+        "period": q.label(),
+        "account": account.name,
+        "bank": account.bank,
+        "accountNumber": account.account_number_masked,
+        "openingBalance": format_hundredths(opening),
+        "in": format_hundredths(money_in),
+        "out": format_hundredths(money_out),
+        "closingBalance": format_hundredths(closing),
+        "entries": during.len(),
+    })
+    .to_string())
+}
+
+/// The certified result of a ballot, published when it is tallied (inside the tally's
+/// transaction).
+pub async fn publish_ballot_result(
+    c: &mut DbConnection,
+    ballot_id: i64,
+    now: NaiveDateTime,
+) -> Result<DisclosureRow, AppError> {
+    let (estate_id, title): (i64, String) = ballots::table
+        .find(ballot_id)
+        .select((ballots::estate_id, ballots::title))
+        .first(c)
+        .await?;
+    let items: Vec<(i32, String, Option<String>, Option<String>)> = ballot_items::table
+        .filter(ballot_items::ballot_id.eq(ballot_id))
+        .order(ballot_items::position)
+        .select((
+            ballot_items::position,
+            ballot_items::title,
+            ballot_items::outcome,
+            ballot_items::summary,
+        ))
+        .load(c)
+        .await?;
+    let content = json!({
+        "ballotId": crate::graphql::relay::global_id(crate::graphql::relay::NodeKind::Ballot, ballot_id).0,
+        "title": title,
+        "items": items.iter().map(|(pos, t, o, s)| json!({"position": pos, "title": t, "outcome": o, "summary": s})).collect::<Vec<_>>(),
+    })
+    .to_string();
+    append(
+        c,
+        &Publication {
+            estate_id,
+            kind: DisclosureKind::BallotResult,
+            title: format!("表决结果：{title}"),
+            period: None,
+            content,
+            visible_until: None,
+            supersedes: None,
+            role: "SYSTEM".into(),
+            subject: 0,
+        },
+        now,
+    )
+    .await
+}
