@@ -269,42 +269,8 @@ mod tests {
     }
 
     #[test]
-    fn the_chain_covers_every_part() {
-        let a = chain_hash(
-            &genesis(1),
-            1,
-            1,
-            "WORK_REPORT",
-            "t",
-            "",
-            &content_hash("x"),
-            "2026-01-01T00:00:00.000000Z",
-        );
-        assert_ne!(
-            a,
-            chain_hash(
-                &genesis(1),
-                1,
-                1,
-                "WORK_REPORT",
-                "t",
-                "",
-                &content_hash("y"),
-                "2026-01-01T00:00:00.000000Z"
-            )
-        );
-        assert_ne!(
-            a,
-            chain_hash(
-                &genesis(2),
-                1,
-                1,
-                "WORK_REPORT",
-                "t",
-                "",
-                &content_hash("x"),
-                "2026-01-01T00:00:00.000000Z"
-            )
-        );
+    fn chains_differ_per_estate() {
+        assert_ne!(genesis(1), genesis(2));
+        assert_eq!(content_hash("x").len(), 64);
     }
 }
