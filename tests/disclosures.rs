@@ -351,7 +351,18 @@ async fn disclosures_and_ballot_results_are_pushed_after_commit() {
             json!({"kind": "SERVICE_STANDARD", "title": "服务标准更新"}),
             "{m}"
         );
-        // The demo's tallied ballots were disclosed automatically.
+        // The demo's distribution and tallied ballots were disclosed automatically.
+        let d = server.data(&member, r#"{ estate(id: "RXN0YXRlOjE=") { disclosures(first: 10, kind: DISTRIBUTION) { edges { node { title content } } } } }"#, json!({})).await;
+        let content: Value = serde_json::from_str(
+            d["estate"]["disclosures"]["edges"][0]["node"]["content"]
+                .as_str()
+                .expect("distribution disclosed"),
+        )
+        .expect("json");
+        assert_eq!(
+            (content["total"].as_str(), content["recipients"].as_i64()),
+            (Some("420000.00"), Some(842))
+        );
         let d = server.data(&member, r#"{ estate(id: "RXN0YXRlOjE=") { disclosures(first: 10, kind: BALLOT_RESULT) { edges { node { title publishedByRole } } } } }"#, json!({})).await;
         let results = d["estate"]["disclosures"]["edges"]
             .as_array()

@@ -944,9 +944,9 @@ impl DisclosureMutation {
             .transpose()?;
         let mut conn = ctx.db().conn().await.map_err(AppError::from)?;
         let (period, content) = match input.kind {
-            DisclosureKind::BallotResult => {
+            DisclosureKind::BallotResult | DisclosureKind::Distribution => {
                 return Err(AppError::bad_input(
-                    "ballot results are published automatically when a ballot is tallied",
+                    "ballot results and distributions are disclosed automatically when they happen",
                 )
                 .into())
             }

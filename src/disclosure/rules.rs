@@ -23,10 +23,12 @@ pub enum DisclosureKind {
     AccountStatement,
     /// A ballot's certified result, published automatically when it is tallied.
     BallotResult,
+    /// A distribution of public income with its figures, published automatically when made.
+    Distribution,
 }
 
 impl DisclosureKind {
-    pub const ALL: [DisclosureKind; 8] = [
+    pub const ALL: [DisclosureKind; 9] = [
         DisclosureKind::PublicIncomeStatement,
         DisclosureKind::ServiceContract,
         DisclosureKind::FeeStandard,
@@ -35,6 +37,7 @@ impl DisclosureKind {
         DisclosureKind::MaintenanceFundReport,
         DisclosureKind::AccountStatement,
         DisclosureKind::BallotResult,
+        DisclosureKind::Distribution,
     ];
 
     pub fn as_db(self) -> &'static str {
@@ -47,6 +50,7 @@ impl DisclosureKind {
             DisclosureKind::MaintenanceFundReport => "MAINTENANCE_FUND_REPORT",
             DisclosureKind::AccountStatement => "ACCOUNT_STATEMENT",
             DisclosureKind::BallotResult => "BALLOT_RESULT",
+            DisclosureKind::Distribution => "DISTRIBUTION",
         }
     }
 

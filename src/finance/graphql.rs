@@ -229,9 +229,12 @@ impl AccountEntry {
         self.0.reference.as_deref()
     }
 
-    /// Who paid or was paid.
-    async fn counterparty(&self) -> &str {
-        &self.0.counterparty
+    /// Who paid or was paid (null for analysts: it may name a person).
+    async fn counterparty(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(ctx
+            .viewer()?
+            .may_see_personal_data()
+            .then_some(self.0.counterparty.as_str()))
     }
 
     /// The amount: positive in, negative out.

@@ -439,6 +439,34 @@ pub async fn distribute(
             })
             .collect();
         crate::insert_all!(&mut *c, payouts::table, &payouts_rows).await?;
+        // The distribution is disclosed in the same transaction.
+        let (min, max) = payouts_rows.iter().fold((i64::MAX, 0), |(lo, hi), p| (lo.min(p.amount_fen), hi.max(p.amount_fen)));
+        let content = serde_json::json!({
+            "ballotItemId": crate::graphql::relay::global_id(crate::graphql::relay::NodeKind::BallotItem, item_id).0,
+            "account": account.name,
+            "method": match split { Split::ByArea => "BY_AREA", Split::PerHousehold => "PER_HOUSEHOLD" },
+            "total": crate::graphql::scalars::format_hundredths(total),
+            "recipients": payouts_rows.len(),
+            "smallestPayout": crate::graphql::scalars::format_hundredths(min),
+            "largestPayout": crate::graphql::scalars::format_hundredths(max),
+        })
+        .to_string();
+        crate::disclosure::repo::append(
+            c,
+            &crate::disclosure::repo::Publication {
+                estate_id,
+                kind: crate::disclosure::rules::DisclosureKind::Distribution,
+                title: format!("公共收益分配：{}元", crate::graphql::scalars::format_hundredths(total)),
+                period: None,
+                content,
+                visible_until: None,
+                supersedes: None,
+                role: by.role.to_string(),
+                subject: by.subject,
+            },
+            now,
+        )
+        .await?;
         Ok(distribution_id)
     })
     .await
