@@ -67,6 +67,26 @@ pub struct ServeConfig {
     /// Largest query complexity accepted.
     #[arg(long, global = true, default_value_t = 100_000)]
     pub max_complexity: usize,
+
+    /// Most aliases in one document.
+    #[arg(long, global = true, default_value_t = 50)]
+    pub max_aliases: usize,
+
+    /// Most directives on one field.
+    #[arg(long, global = true, default_value_t = 5)]
+    pub max_directives: usize,
+
+    /// Largest document, in bytes.
+    #[arg(long, global = true, default_value_t = 32 * 1024)]
+    pub max_document_bytes: usize,
+
+    /// Seconds a request may run (PostgreSQL's statement_timeout follows it).
+    #[arg(long, global = true, default_value_t = 15)]
+    pub request_timeout_secs: u64,
+
+    /// Development mode: field suggestions in validation errors.
+    #[arg(long, global = true)]
+    pub dev: bool,
 }
 
 impl ServeConfig {
@@ -74,7 +94,12 @@ impl ServeConfig {
         SchemaLimits {
             max_depth: self.max_depth,
             max_complexity: self.max_complexity,
+            max_directives: self.max_directives,
+            max_aliases: self.max_aliases,
+            max_document_bytes: self.max_document_bytes,
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_secs.max(1)),
             introspection: !self.no_introspection,
+            suggestions: self.dev,
         }
     }
 }

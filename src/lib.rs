@@ -41,6 +41,8 @@ pub struct AppState {
     pub clock: ballots::scheduler::Clock,
     /// Days after a quarter within which its statements are due.
     pub disclosure_due_days: i64,
+    /// The limits requests are checked against.
+    pub limits: SchemaLimits,
 }
 
 /// Why the server could not start.
@@ -67,7 +69,12 @@ fn secret(from_config: Option<&str>, config: &Config, file: &str) -> Result<Vec<
 
 /// Connects to the database (applying migrations) and builds the application state.
 pub async fn prepare(config: &Config, limits: &SchemaLimits) -> Result<AppState, StartError> {
-    let db = Db::connect(&config.database()?, config.pool_size).await?;
+    let db = Db::connect(
+        &config.database()?,
+        config.pool_size,
+        limits.request_timeout,
+    )
+    .await?;
     let jwt = secret(config.jwt_secret.as_deref(), config, "jwt.secret")?;
     let pii = secret(config.pii_key.as_deref(), config, "pii.key")?;
     let bus = Bus::new();
@@ -76,6 +83,7 @@ pub async fn prepare(config: &Config, limits: &SchemaLimits) -> Result<AppState,
         hub: ballots::hub::ProgressHub::new(db.clone(), bus.clone()),
         clock: ballots::scheduler::Clock::default(),
         disclosure_due_days: config.disclosure_due_days,
+        limits: limits.clone(),
         db,
         bus,
         keys: TokenKeys::new(&jwt),

@@ -228,7 +228,7 @@ async fn write(c: &mut DbConnection, now: NaiveDateTime) -> Result<(), AppError>
         yijing_chair,
         "2024年公共收益分配方案",
         vec![matter(
-            "按每户500元分配累计公共收益的30%（共计420,000.00元）",
+            "将累计公共收益的30%（共计420,000.00元）按户平均分配给842户，每户约500元",
             MatterType::OtherMajor,
         )],
         day(2024, 11, 1),

@@ -119,14 +119,22 @@ pub struct Db {
 impl Db {
     /// Connects, applies pending migrations and builds the pool. Fails with a clear message
     /// when the database cannot be reached.
-    pub async fn connect(url: &DatabaseUrl, pool_size: usize) -> Result<Self, DbError> {
+    /// `statement_timeout` bounds every statement on PostgreSQL (SQLite has no equivalent; the
+    /// request timeout covers it).
+    pub async fn connect(
+        url: &DatabaseUrl,
+        pool_size: usize,
+        statement_timeout: std::time::Duration,
+    ) -> Result<Self, DbError> {
         run_migrations(url).await?;
         let (conn_url, postgres) = match url {
             DatabaseUrl::Postgres(u) => (u.clone(), true),
             DatabaseUrl::Sqlite(p) => (p.clone(), false),
         };
         let mut config = ManagerConfig::<DbConnection>::default();
-        config.custom_setup = Box::new(move |u| establish(u.to_string(), postgres).boxed());
+        let timeout_ms = statement_timeout.as_millis();
+        config.custom_setup =
+            Box::new(move |u| establish(u.to_string(), postgres, timeout_ms).boxed());
         let manager =
             AsyncDieselConnectionManager::<DbConnection>::new_with_config(conn_url, config);
         let pool = Pool::builder(manager)
@@ -183,6 +191,32 @@ impl Db {
         self.postgres
     }
 
+    /// Ready to serve: the database answers and every embedded migration is applied.
+    pub async fn ready(&self) -> Result<(), DbError> {
+        use diesel::migration::MigrationSource;
+        use diesel_async::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Applied {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let expected = MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+            .map_err(|e| DbError::Migration(e.to_string()))?
+            .len() as i64;
+        let mut conn = self.conn().await?;
+        let applied: Applied =
+            diesel::sql_query("SELECT COUNT(*) AS n FROM __diesel_schema_migrations")
+                .get_result(&mut *conn)
+                .await?;
+        if applied.n < expected {
+            return Err(DbError::Migration(format!(
+                "{} of {expected} migrations applied",
+                applied.n
+            )));
+        }
+        Ok(())
+    }
+
     /// Pool figures for /metrics: (size, available).
     pub fn pool_status(&self) -> (usize, usize) {
         let s = self.pool.status();
@@ -190,9 +224,17 @@ impl Db {
     }
 }
 
-async fn establish(url: String, postgres: bool) -> diesel::ConnectionResult<DbConnection> {
+async fn establish(
+    url: String,
+    postgres: bool,
+    statement_timeout_ms: u128,
+) -> diesel::ConnectionResult<DbConnection> {
     if postgres {
-        Ok(DbConnection::Pg(AsyncPgConnection::establish(&url).await?))
+        let mut conn = AsyncPgConnection::establish(&url).await?;
+        conn.batch_execute(&format!("SET statement_timeout = {statement_timeout_ms}"))
+            .await
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+        Ok(DbConnection::Pg(conn))
     } else {
         let mut conn = SqliteConn::establish(&url).await?;
         // synchronous=FULL: a vote acknowledged must survive a power cut. busy_timeout lets

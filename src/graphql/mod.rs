@@ -82,7 +82,14 @@ pub type QuorumSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 pub struct SchemaLimits {
     pub max_depth: usize,
     pub max_complexity: usize,
+    pub max_directives: usize,
+    pub max_aliases: usize,
+    pub max_document_bytes: usize,
+    pub request_timeout: std::time::Duration,
     pub introspection: bool,
+    /// "Did you mean …?" in validation errors: development only, since suggestions let a
+    /// stranger map the schema with introspection off.
+    pub suggestions: bool,
 }
 
 impl Default for SchemaLimits {
@@ -90,7 +97,12 @@ impl Default for SchemaLimits {
         Self {
             max_depth: 16,
             max_complexity: 100_000,
+            max_directives: 5,
+            max_aliases: 50,
+            max_document_bytes: 32 * 1024,
+            request_timeout: std::time::Duration::from_secs(15),
             introspection: true,
+            suggestions: false,
         }
     }
 }
@@ -102,9 +114,13 @@ pub fn build_schema(limits: &SchemaLimits) -> QuorumSchema {
         SubscriptionRoot::default(),
     )
     .limit_depth(limits.max_depth)
-    .limit_complexity(limits.max_complexity);
+    .limit_complexity(limits.max_complexity)
+    .limit_directives(limits.max_directives);
     if !limits.introspection {
         builder = builder.disable_introspection();
+    }
+    if !limits.suggestions {
+        builder = builder.disable_suggestions();
     }
     builder.finish()
 }

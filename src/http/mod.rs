@@ -1,5 +1,6 @@
 //! HTTP routes: /graphql (POST and GET), /graphql/ws, /playground, /healthz, /metrics.
 
+mod limits;
 mod metrics;
 mod playground;
 
@@ -25,6 +26,31 @@ use crate::graphql::code_engine_errors;
 use crate::graphql::context::RequestData;
 use crate::AppState;
 
+/// Ready when the database answers and its migrations are current (503 otherwise).
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db.ready().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: database unreachable or migrations pending",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// The client's `x-request-id`, or a new one, for the log line of the request.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()))
+}
+
 /// The header that asks for the statement count of a request.
 pub const DEBUG_HEADER: &str = "x-quorum-debug";
 
@@ -36,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))
         .merge(playground::routes())
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
@@ -55,23 +82,98 @@ async fn viewer_from(
     Ok(Some(resolve_viewer(&state.db, &claims, subject).await?))
 }
 
+/// The media type of a GraphQL response, chosen by the request's Accept header
+/// (GraphQL over HTTP): `application/graphql-response+json` when the client asks for it, else
+/// `application/json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    Json,
+    GraphqlResponse,
+}
+
+impl Media {
+    /// None when the client accepts neither (406).
+    fn negotiate(headers: &HeaderMap) -> Option<Media> {
+        let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+            return Some(Media::Json);
+        };
+        let mut best: Option<(f32, Media)> = None;
+        for part in accept.split(',') {
+            let mut pieces = part.split(';');
+            let ty = pieces
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            let q = pieces
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let media = match ty.as_str() {
+                "application/graphql-response+json" => Media::GraphqlResponse,
+                "application/json" | "application/*" | "*/*" => Media::Json,
+                _ => continue,
+            };
+            // On equal weight the GraphQL media type wins.
+            if q > 0.0
+                && best.is_none_or(|(bq, bm)| {
+                    q > bq || (q == bq && media == Media::GraphqlResponse && bm == Media::Json)
+                })
+            {
+                best = Some((q, media));
+            }
+        }
+        best.map(|(_, m)| m)
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Media::Json => "application/json; charset=utf-8",
+            Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+        }
+    }
+}
+
 fn error_response(status: StatusCode, error: AppError, state: &AppState) -> Response {
+    error_response_as(status, error, state, Media::Json)
+}
+
+fn error_response_as(
+    status: StatusCode,
+    error: AppError,
+    state: &AppState,
+    media: Media,
+) -> Response {
     state.metrics.count_error(error.code());
     let err: async_graphql::Error = error.into();
     // A request-level error has no position in the document.
     let mut server_error = ServerError::new(err.message, None);
     server_error.extensions = err.extensions;
     let body = GqlResponse::from_errors(vec![server_error]);
-    json_response(status, &body)
+    json_response_as(status, &body, media)
 }
 
-fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+fn refused(code: &str, message: String, state: &AppState, media: Media) -> Response {
+    state.metrics.count_error(code);
+    let mut e = ServerError::new(message, None);
+    let mut ext = async_graphql::ErrorExtensionValues::default();
+    ext.set("code", code);
+    e.extensions = Some(ext);
+    let status = if media == Media::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    json_response_as(status, &GqlResponse::from_errors(vec![e]), media)
+}
+
+fn json_response_as(status: StatusCode, body: &impl serde::Serialize, media: Media) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     (
         status,
         [(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
+            HeaderValue::from_static(media.content_type()),
         )],
         bytes,
     )
@@ -94,34 +196,71 @@ fn operation_type(request: &Request) -> Result<Option<OperationType>, ServerErro
 async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Response {
     let started = std::time::Instant::now();
     state.metrics.count_request();
+    let Some(media) = Media::negotiate(headers) else {
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            "accepts application/graphql-response+json or application/json",
+        )
+            .into_response();
+    };
+    // Parse once up front so that a malformed document gets its own code, and the limits are
+    // checked before anything runs.
+    let document = match async_graphql::parser::parse_query(&request.query) {
+        Ok(d) => d,
+        Err(parse_error) => {
+            let mut errors = vec![ServerError::from(parse_error)];
+            code_engine_errors(&mut errors, "GRAPHQL_PARSE_FAILED");
+            state.metrics.count_error("GRAPHQL_PARSE_FAILED");
+            let status = if media == Media::GraphqlResponse {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            return json_response_as(status, &GqlResponse::from_errors(errors), media);
+        }
+    };
+    let document_limits = limits::DocumentLimits {
+        max_bytes: state.limits.max_document_bytes,
+        max_aliases: state.limits.max_aliases,
+        max_depth: state.limits.max_depth,
+        max_directives: state.limits.max_directives,
+    };
+    if let Err(r) = limits::check(&request.query, &document, document_limits) {
+        return refused(r.code, r.message, state, media);
+    }
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let viewer = match viewer_from(state, authorization).await {
         Ok(v) => v,
         Err(e @ AppError::InvalidToken(_)) => {
-            return error_response(StatusCode::UNAUTHORIZED, e, state)
+            return error_response_as(StatusCode::UNAUTHORIZED, e, state, media)
         }
-        Err(e) => return error_response(StatusCode::SERVICE_UNAVAILABLE, e, state),
+        Err(e) => return error_response_as(StatusCode::SERVICE_UNAVAILABLE, e, state, media),
     };
-    // Parse once up front so that a malformed document gets its own code.
-    if let Err(parse_error) = async_graphql::parser::parse_query(&request.query) {
-        let mut errors = vec![ServerError::from(parse_error)];
-        code_engine_errors(&mut errors, "GRAPHQL_PARSE_FAILED");
-        state.metrics.count_error("GRAPHQL_PARSE_FAILED");
-        return json_response(StatusCode::OK, &GqlResponse::from_errors(errors));
-    }
     let db = state.db.for_request();
     let request = request.data(RequestData::new(viewer, db.clone(), state));
-    let mut response = state.schema.execute(request).await;
-    // Errors the engine raised itself: with no path they come from validation, with a path
-    // from coercing an argument the client sent.
+    let Ok(mut response) =
+        tokio::time::timeout(state.limits.request_timeout, state.schema.execute(request)).await
+    else {
+        return refused(
+            "REQUEST_TIMEOUT",
+            format!(
+                "the request ran longer than {} s and was stopped",
+                state.limits.request_timeout.as_secs()
+            ),
+            state,
+            media,
+        );
+    };
+    // Errors the engine raised itself: the limits have their own codes; others without a path
+    // come from validation, with a path from coercing an argument the client sent.
     for e in response.errors.iter_mut() {
-        let code = if e.path.is_empty() {
+        let code = limits::code_for_engine_message(&e.message).unwrap_or(if e.path.is_empty() {
             "GRAPHQL_VALIDATION_FAILED"
         } else {
             "BAD_USER_INPUT"
-        };
+        });
         code_engine_errors(std::slice::from_mut(e), code);
     }
     for e in &response.errors {
@@ -145,7 +284,22 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Res
         response.extensions.insert("cost".to_string(), cost);
     }
     state.metrics.observe_latency(started.elapsed());
-    json_response(StatusCode::OK, &response)
+    tracing::info!(
+        request_id = %request_id(headers),
+        duration_ms = started.elapsed().as_millis() as u64,
+        errors = response.errors.len(),
+        "graphql request"
+    );
+    // With the GraphQL media type, a document that never executed (validation) is a 400.
+    let never_executed = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let status = if media == Media::GraphqlResponse && never_executed {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    json_response_as(status, &response, media)
 }
 
 async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
