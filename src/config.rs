@@ -87,6 +87,42 @@ pub struct ServeConfig {
     /// Development mode: field suggestions in validation errors.
     #[arg(long, global = true)]
     pub dev: bool,
+
+    /// Seconds a new WebSocket may take to send connection_init (closed with 4408 after).
+    #[arg(long, global = true, default_value_t = 10)]
+    pub ws_init_timeout_secs: u64,
+
+    /// Operations running at once on one WebSocket connection.
+    #[arg(long, global = true, default_value_t = 32)]
+    pub ws_max_subscriptions: usize,
+
+    /// Open WebSocket connections per token.
+    #[arg(long, global = true, default_value_t = 8)]
+    pub ws_max_connections_per_token: usize,
+
+    /// Open WebSocket connections in all.
+    #[arg(long, global = true, default_value_t = 10_000)]
+    pub ws_max_connections: usize,
+
+    /// Largest WebSocket message a client may send, in KiB.
+    #[arg(long, global = true, default_value_t = 64)]
+    pub ws_max_message_kib: usize,
+
+    /// Messages queued for one WebSocket client before it counts as too slow and is dropped.
+    #[arg(long, global = true, default_value_t = 256)]
+    pub ws_outgoing_queue: usize,
+
+    /// Most operations in one batched HTTP request (a JSON array); 0 refuses batches. At most 10.
+    #[arg(long, global = true, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=10))]
+    pub max_batch: u8,
+
+    /// Mutations per minute per token (0: no limit).
+    #[arg(long, global = true, default_value_t = 120)]
+    pub mutations_per_minute_per_token: u32,
+
+    /// Mutations per minute per client address (0: no limit).
+    #[arg(long, global = true, default_value_t = 600)]
+    pub mutations_per_minute_per_address: u32,
 }
 
 impl ServeConfig {
@@ -100,6 +136,20 @@ impl ServeConfig {
             request_timeout: std::time::Duration::from_secs(self.request_timeout_secs.max(1)),
             introspection: !self.no_introspection,
             suggestions: self.dev,
+            ws: crate::http::WsLimits {
+                init_timeout: std::time::Duration::from_secs(self.ws_init_timeout_secs.max(1)),
+                max_subscriptions: self.ws_max_subscriptions,
+                max_connections_per_token: self.ws_max_connections_per_token,
+                max_connections: self.ws_max_connections,
+                max_message_bytes: self.ws_max_message_kib.max(1) * 1024,
+                outgoing_queue: self.ws_outgoing_queue.max(1),
+                ..crate::http::WsLimits::default()
+            },
+            max_batch: usize::from(self.max_batch),
+            rate: crate::http::RateLimits {
+                per_token: self.mutations_per_minute_per_token,
+                per_address: self.mutations_per_minute_per_address,
+            },
         }
     }
 }

@@ -43,6 +43,12 @@ pub struct AppState {
     pub disclosure_due_days: i64,
     /// The limits requests are checked against.
     pub limits: SchemaLimits,
+    /// The mutation rate limits.
+    pub rate: Arc<http::MutationLimiter>,
+    /// Open WebSocket connections and their subscriptions, for the caps and /metrics.
+    pub connections: Arc<http::Connections>,
+    /// Set to true when the server begins to shut down (WebSockets then close with 1001).
+    pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// Why the server could not start.
@@ -69,15 +75,19 @@ fn secret(from_config: Option<&str>, config: &Config, file: &str) -> Result<Vec<
 
 /// Connects to the database (applying migrations) and builds the application state.
 pub async fn prepare(config: &Config, limits: &SchemaLimits) -> Result<AppState, StartError> {
+    let url = config.database()?;
     let db = Db::connect(
-        &config.database()?,
+        &url,
         config.pool_size,
         limits.request_timeout,
     )
     .await?;
     let jwt = secret(config.jwt_secret.as_deref(), config, "jwt.secret")?;
     let pii = secret(config.pii_key.as_deref(), config, "pii.key")?;
-    let bus = Bus::new();
+    let bus = match &url {
+        db::DatabaseUrl::Postgres(url) => Bus::across_instances(url),
+        db::DatabaseUrl::Sqlite(_) => Bus::new(),
+    };
     Ok(AppState {
         schema: graphql::build_schema(limits),
         hub: ballots::hub::ProgressHub::new(db.clone(), bus.clone()),
@@ -89,6 +99,9 @@ pub async fn prepare(config: &Config, limits: &SchemaLimits) -> Result<AppState,
         keys: TokenKeys::new(&jwt),
         pii_key: Arc::new(pii),
         metrics: Arc::new(http::Metrics::default()),
+        rate: Arc::new(http::MutationLimiter::new(limits.rate)),
+        connections: Arc::default(),
+        shutdown: Arc::new(tokio::sync::watch::Sender::new(false)),
     })
 }
 
@@ -100,7 +113,8 @@ pub fn app(state: AppState) -> axum::Router {
 /// How often the ballot scheduler looks for ballots to open or close.
 pub const SCHEDULER_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Serves on a bound listener until `shutdown` completes, then finishes in-flight requests.
+/// Serves on a bound listener until `shutdown` completes, then finishes in-flight requests and
+/// closes WebSockets with 1001 (waiting a few seconds for them to go).
 /// The ballot scheduler runs alongside (and catches up at once on what fell due while down).
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -113,9 +127,19 @@ pub async fn serve(
         state.clock.clone(),
         SCHEDULER_EVERY,
     );
-    let result = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
+    let going_down = state.shutdown.clone();
+    let connections = state.connections.clone();
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            going_down.send_replace(true);
+        })
         .await;
     scheduler.abort();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while connections.open() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     result
 }

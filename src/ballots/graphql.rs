@@ -1130,7 +1130,7 @@ impl BallotMutation {
         ctx.bus().publish(Event::BallotChanged {
             ballot_id: id,
             estate_id,
-            state: "DRAFT",
+            state: "DRAFT".into(),
         });
         Ok(reload(ctx, id).await?)
     }
@@ -1494,7 +1494,7 @@ impl BallotMutation {
         ctx.bus().publish(Event::BallotChanged {
             ballot_id: b.id,
             estate_id: b.estate_id,
-            state: to.as_db(),
+            state: to.as_db().into(),
         });
         Ok(reload(ctx, b.id).await?)
     }
@@ -1613,7 +1613,7 @@ impl BallotSubscription {
                     state,
                 }) if estate_id == id => Some(BallotEvent {
                     ballot_id: global_id(NodeKind::Ballot, ballot_id),
-                    state: BallotState::from_db(state),
+                    state: BallotState::from_db(&state),
                 }),
                 _ => None,
             }

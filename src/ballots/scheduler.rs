@@ -51,7 +51,7 @@ pub async fn tick(db: &Db, bus: &Bus, clock: &Clock) -> Result<(), AppError> {
             Ok(()) => bus.publish(Event::BallotChanged {
                 ballot_id: id,
                 estate_id,
-                state: "OPEN",
+                state: "OPEN".into(),
             }),
             Err(e) => tracing::error!(ballot = id, error = ?e, "opening a ballot failed"),
         }
@@ -69,7 +69,7 @@ pub async fn tick(db: &Db, bus: &Bus, clock: &Clock) -> Result<(), AppError> {
                 bus.publish(Event::BallotChanged {
                     ballot_id: id,
                     estate_id,
-                    state,
+                    state: state.into(),
                 });
                 if state == "TALLIED" {
                     let disclosure_id = latest_disclosure(&mut conn, estate_id).await;

@@ -169,6 +169,7 @@ impl Account {
     }
 
     /// Entries, newest first. Entries are never changed: corrections are reversing entries.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn entries(
         &self,
         ctx: &Context<'_>,
@@ -326,6 +327,7 @@ impl Distribution {
     }
 
     /// Payouts per house, exact to the fen (largest remainder).
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn payouts(
         &self,
         ctx: &Context<'_>,

@@ -90,6 +90,12 @@ pub struct SchemaLimits {
     /// "Did you mean …?" in validation errors: development only, since suggestions let a
     /// stranger map the schema with introspection off.
     pub suggestions: bool,
+    /// The limits of the WebSocket endpoint.
+    pub ws: crate::http::WsLimits,
+    /// Most operations in one batched HTTP request; 0 (the default) refuses batches.
+    pub max_batch: usize,
+    /// Mutations per minute per token and per client address.
+    pub rate: crate::http::RateLimits,
 }
 
 impl Default for SchemaLimits {
@@ -103,6 +109,9 @@ impl Default for SchemaLimits {
             request_timeout: std::time::Duration::from_secs(15),
             introspection: true,
             suggestions: false,
+            ws: crate::http::WsLimits::default(),
+            max_batch: 0,
+            rate: crate::http::RateLimits::default(),
         }
     }
 }

@@ -130,6 +130,14 @@ pub const MAX_PAGE: i32 = 100;
 /// The page size when `first` is not given.
 pub const DEFAULT_PAGE: i32 = 20;
 
+/// What a connection field adds to a query's complexity: its page size (as asked for, default
+/// when absent, at least 1) times what each item selects, plus the field itself. A nested list
+/// is thus charged for every row it could return, so the complexity limit bounds real work.
+pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let items = first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
+    items.saturating_mul(child_complexity).saturating_add(1)
+}
+
 /// A validated `first`/`after` pair.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Page {
@@ -307,5 +315,21 @@ mod tests {
         assert_eq!(nodes, vec![3, 4]);
         assert!(c.page_info.has_next_page);
         assert!(c.page_info.has_previous_page);
+    }
+}
+
+#[cfg(test)]
+mod page_cost_tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_charged_by_their_page() {
+        assert_eq!(page_cost(Some(10), 3), 31);
+        assert_eq!(page_cost(None, 1), DEFAULT_PAGE as usize + 1);
+        // Out-of-range pages are refused elsewhere; here they never undercharge or overflow.
+        assert_eq!(page_cost(Some(0), 5), 6);
+        assert_eq!(page_cost(Some(-3), 5), 6);
+        assert_eq!(page_cost(Some(1_000), 1), MAX_PAGE as usize + 1);
+        assert_eq!(page_cost(Some(100), usize::MAX), usize::MAX);
     }
 }

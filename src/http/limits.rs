@@ -80,6 +80,17 @@ pub struct DocumentLimits {
     pub max_directives: usize,
 }
 
+impl DocumentLimits {
+    pub fn of(limits: &crate::graphql::SchemaLimits) -> Self {
+        Self {
+            max_bytes: limits.max_document_bytes,
+            max_aliases: limits.max_aliases,
+            max_depth: limits.max_depth,
+            max_directives: limits.max_directives,
+        }
+    }
+}
+
 /// Checks a parsed document against the limits.
 pub fn check(query: &str, doc: &ExecutableDocument, limits: DocumentLimits) -> Result<(), Refusal> {
     let DocumentLimits {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -19,7 +19,6 @@ const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 
 pub struct Metrics {
     requests: AtomicU64,
     errors: Mutex<BTreeMap<String, u64>>,
-    open_websockets: AtomicI64,
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_sum_micros: AtomicU64,
 }
@@ -47,13 +46,6 @@ impl Metrics {
             .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
     }
 
-    pub fn ws_opened(&self) {
-        self.open_websockets.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn ws_closed(&self) {
-        self.open_websockets.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
@@ -94,9 +86,15 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         "quorum_websockets_open",
         "Open GraphQL WebSocket connections.",
         "gauge",
+        vec![(String::new(), state.connections.open().to_string())],
+    );
+    counter(
+        "quorum_subscriptions_active",
+        "Operations running on GraphQL WebSocket connections.",
+        "gauge",
         vec![(
             String::new(),
-            m.open_websockets.load(Ordering::Relaxed).to_string(),
+            state.connections.active_subscriptions().to_string(),
         )],
     );
     let (size, available) = state.db.pool_status();

@@ -3,22 +3,22 @@
 mod limits;
 mod metrics;
 mod playground;
+mod rate;
+mod ws;
 
 pub use metrics::Metrics;
 pub use playground::EXAMPLES;
+pub use rate::{MutationLimiter, RateLimits};
+pub use ws::{Connections, WsLimits};
 
 use async_graphql::parser::types::OperationType;
-use async_graphql::{Data, Request, Response as GqlResponse, ServerError};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql::{Request, Response as GqlResponse, ServerError};
 use axum::body::Bytes;
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use axum::extract::{RawQuery, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, RawQuery, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use futures_util::stream::SplitSink;
-use futures_util::{SinkExt, StreamExt};
 
 use crate::auth::{bearer, resolve_viewer, Viewer};
 use crate::error::AppError;
@@ -144,16 +144,11 @@ fn error_response_as(
     state: &AppState,
     media: Media,
 ) -> Response {
-    state.metrics.count_error(error.code());
-    let err: async_graphql::Error = error.into();
-    // A request-level error has no position in the document.
-    let mut server_error = ServerError::new(err.message, None);
-    server_error.extensions = err.extensions;
-    let body = GqlResponse::from_errors(vec![server_error]);
-    json_response_as(status, &body, media)
+    error_answer(status, error, state).into_response(media)
 }
 
-fn refused(code: &str, message: String, state: &AppState, media: Media) -> Response {
+/// A request-level refusal: nothing ran, so with the GraphQL media type it is a 400.
+fn refusal(code: &str, message: String, state: &AppState, media: Media) -> Answer {
     state.metrics.count_error(code);
     let mut e = ServerError::new(message, None);
     let mut ext = async_graphql::ErrorExtensionValues::default();
@@ -164,7 +159,18 @@ fn refused(code: &str, message: String, state: &AppState, media: Media) -> Respo
     } else {
         StatusCode::OK
     };
-    json_response_as(status, &GqlResponse::from_errors(vec![e]), media)
+    Answer {
+        status,
+        body: GqlResponse::from_errors(vec![e]),
+        retry_after: None,
+    }
+}
+
+/// A refusal of the whole HTTP request with 400, whatever the media type.
+fn bad_request(code: &str, message: String, state: &AppState, media: Media) -> Response {
+    let mut answer = refusal(code, message, state, media);
+    answer.status = StatusCode::BAD_REQUEST;
+    answer.into_response(media)
 }
 
 fn json_response_as(status: StatusCode, body: &impl serde::Serialize, media: Media) -> Response {
@@ -180,29 +186,66 @@ fn json_response_as(status: StatusCode, body: &impl serde::Serialize, media: Med
         .into_response()
 }
 
-/// The type of the operation a request would run, or a parse error.
-fn operation_type(request: &Request) -> Result<Option<OperationType>, ServerError> {
-    let doc = async_graphql::parser::parse_query(&request.query)?;
-    let op = match &request.operation_name {
-        Some(name) => doc
+/// The operation of a document a request would run.
+fn operation_type(
+    document: &async_graphql::parser::types::ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
+    let op = match operation_name {
+        Some(name) => document
             .operations
             .iter()
-            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())),
-        None => doc.operations.iter().next(),
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name)),
+        None => document.operations.iter().next(),
     };
-    Ok(op.map(|(_, o)| o.node.ty))
+    op.map(|(_, o)| o.node.ty)
 }
 
-async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Response {
+/// Who sent a request: its Authorization value and the client's address.
+struct Caller<'a> {
+    headers: &'a HeaderMap,
+    address: Option<std::net::IpAddr>,
+}
+
+impl Caller<'_> {
+    fn authorization(&self) -> Option<&str> {
+        self.headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+    }
+}
+
+/// One executed (or refused) operation, before it becomes an HTTP response.
+struct Answer {
+    status: StatusCode,
+    body: GqlResponse,
+    /// Seconds, for a rate-limited request.
+    retry_after: Option<u64>,
+}
+
+impl Answer {
+    fn into_response(self, media: Media) -> Response {
+        let mut response = json_response_as(self.status, &self.body, media);
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}
+
+/// Runs one GraphQL request: document checks (no database work), authentication, the mutation
+/// rate limits, then execution under the request timeout.
+async fn run(
+    state: &AppState,
+    caller: &Caller<'_>,
+    request: Request,
+    media: Media,
+    only_queries: bool,
+) -> Answer {
     let started = std::time::Instant::now();
     state.metrics.count_request();
-    let Some(media) = Media::negotiate(headers) else {
-        return (
-            StatusCode::NOT_ACCEPTABLE,
-            "accepts application/graphql-response+json or application/json",
-        )
-            .into_response();
-    };
     // Parse once up front so that a malformed document gets its own code, and the limits are
     // checked before anything runs.
     let document = match async_graphql::parser::parse_query(&request.query) {
@@ -216,34 +259,57 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Res
             } else {
                 StatusCode::OK
             };
-            return json_response_as(status, &GqlResponse::from_errors(errors), media);
+            return Answer {
+                status,
+                body: GqlResponse::from_errors(errors),
+                retry_after: None,
+            };
         }
     };
-    let document_limits = limits::DocumentLimits {
-        max_bytes: state.limits.max_document_bytes,
-        max_aliases: state.limits.max_aliases,
-        max_depth: state.limits.max_depth,
-        max_directives: state.limits.max_directives,
-    };
-    if let Err(r) = limits::check(&request.query, &document, document_limits) {
-        return refused(r.code, r.message, state, media);
+    if let Err(r) = limits::check(
+        &request.query,
+        &document,
+        limits::DocumentLimits::of(&state.limits),
+    ) {
+        return refusal(r.code, r.message, state, media);
     }
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let viewer = match viewer_from(state, authorization).await {
+    let operation = operation_type(&document, request.operation_name.as_deref());
+    // GET must never change anything: mutations (and subscriptions) go by POST / WebSocket.
+    if only_queries && operation.is_some_and(|ty| ty != OperationType::Query) {
+        let mut answer = refusal(
+            "METHOD_NOT_ALLOWED",
+            "only queries may be sent by GET; send mutations by POST".into(),
+            state,
+            media,
+        );
+        answer.status = StatusCode::METHOD_NOT_ALLOWED;
+        return answer;
+    }
+    let viewer = match viewer_from(state, caller.authorization()).await {
         Ok(v) => v,
-        Err(e @ AppError::InvalidToken(_)) => {
-            return error_response_as(StatusCode::UNAUTHORIZED, e, state, media)
+        Err(e) => {
+            let status = match e {
+                AppError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            return error_answer(status, e, state);
         }
-        Err(e) => return error_response_as(StatusCode::SERVICE_UNAVAILABLE, e, state, media),
     };
+    if operation == Some(OperationType::Mutation) {
+        let token = caller.authorization().and_then(|a| bearer(a).ok());
+        if let Err(message) = state.rate.check(token, caller.address) {
+            let mut answer = refusal("RATE_LIMITED", message, state, media);
+            answer.status = StatusCode::TOO_MANY_REQUESTS;
+            answer.retry_after = Some(60);
+            return answer;
+        }
+    }
     let db = state.db.for_request();
     let request = request.data(RequestData::new(viewer, db.clone(), state));
     let Ok(mut response) =
         tokio::time::timeout(state.limits.request_timeout, state.schema.execute(request)).await
     else {
-        return refused(
+        return refusal(
             "REQUEST_TIMEOUT",
             format!(
                 "the request ran longer than {} s and was stopped",
@@ -272,7 +338,8 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Res
             .unwrap_or_default();
         state.metrics.count_error(&code);
     }
-    let wants_cost = headers
+    let wants_cost = caller
+        .headers
         .get(DEBUG_HEADER)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("cost")));
@@ -285,7 +352,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Res
     }
     state.metrics.observe_latency(started.elapsed());
     tracing::info!(
-        request_id = %request_id(headers),
+        request_id = %request_id(caller.headers),
         duration_ms = started.elapsed().as_millis() as u64,
         errors = response.errors.len(),
         "graphql request"
@@ -299,10 +366,46 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Res
     } else {
         StatusCode::OK
     };
-    json_response_as(status, &response, media)
+    Answer {
+        status,
+        body: response,
+        retry_after: None,
+    }
 }
 
-async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+fn error_answer(status: StatusCode, error: AppError, state: &AppState) -> Answer {
+    state.metrics.count_error(error.code());
+    let err: async_graphql::Error = error.into();
+    // A request-level error has no position in the document.
+    let mut server_error = ServerError::new(err.message, None);
+    server_error.extensions = err.extensions;
+    Answer {
+        status,
+        body: GqlResponse::from_errors(vec![server_error]),
+        retry_after: None,
+    }
+}
+
+fn not_acceptable() -> Response {
+    (
+        StatusCode::NOT_ACCEPTABLE,
+        "accepts application/graphql-response+json or application/json",
+    )
+        .into_response()
+}
+
+fn client_address(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    body: Bytes,
+) -> Response {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -315,117 +418,148 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
             &state,
         );
     }
+    let Some(media) = Media::negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let caller = Caller {
+        headers: &headers,
+        address: client_address(&extensions),
+    };
+    let is_batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    if is_batch {
+        return run_batch(&state, &caller, &body, media).await;
+    }
     let request: Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            return error_response(
+            return error_response_as(
                 StatusCode::BAD_REQUEST,
                 AppError::bad_input(format!("the body is not a GraphQL request: {e}")),
                 &state,
+                media,
             )
         }
     };
-    execute(&state, &headers, request).await
+    run(&state, &caller, request, media, false)
+        .await
+        .into_response(media)
+}
+
+/// A JSON array of requests, when batching is switched on (`--max-batch N`): at most N
+/// operations, run one after another, answered as an array. Off by default, since a batch
+/// multiplies what one HTTP request may cost.
+async fn run_batch(state: &AppState, caller: &Caller<'_>, body: &[u8], media: Media) -> Response {
+    let max = state.limits.max_batch;
+    if max == 0 {
+        return bad_request(
+            "BATCHING_DISABLED",
+            "batched requests are not accepted here: send one operation per request".into(),
+            state,
+            media,
+        );
+    }
+    let requests: Vec<Request> = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error_response_as(
+                StatusCode::BAD_REQUEST,
+                AppError::bad_input(format!("the body is not a batch of GraphQL requests: {e}")),
+                state,
+                media,
+            )
+        }
+    };
+    if requests.is_empty() || requests.len() > max {
+        return bad_request(
+            "BATCH_TOO_LARGE",
+            format!(
+                "a batch holds 1 to {max} operations (this one has {})",
+                requests.len()
+            ),
+            state,
+            media,
+        );
+    }
+    let mut answers = Vec::with_capacity(requests.len());
+    for request in requests {
+        answers.push(run(state, caller, request, media, false).await.body);
+    }
+    json_response_as(StatusCode::OK, &answers, media)
 }
 
 async fn graphql_get(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let Some(media) = Media::negotiate(&headers) else {
+        return not_acceptable();
+    };
     let request =
         match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
             Ok(r) => r,
             Err(e) => {
-                return error_response(
+                return error_response_as(
                     StatusCode::BAD_REQUEST,
                     AppError::bad_input(format!("the query string is not a GraphQL request: {e}")),
                     &state,
+                    media,
                 )
             }
         };
-    // GET must never change anything: mutations (and subscriptions) go by POST / WebSocket.
-    if let Ok(Some(ty)) = operation_type(&request) {
-        if ty != OperationType::Query {
-            let mut response = error_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                AppError::bad_input("only queries may be sent by GET; send mutations by POST"),
-                &state,
-            );
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return response;
-        }
+    let caller = Caller {
+        headers: &headers,
+        address: client_address(&extensions),
+    };
+    let response = run(&state, &caller, request, media, true).await;
+    let method_not_allowed = response.status == StatusCode::METHOD_NOT_ALLOWED;
+    let mut response = response.into_response(media);
+    if method_not_allowed {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
-    execute(&state, &headers, request).await
+    response
 }
 
-/// How long a new WebSocket may take to send `connection_init`.
-const INIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// graphql-transport-ws. Browsers cannot set headers on a WebSocket, so the token travels in
-/// `connection_init`'s payload: `{"authorization": "Bearer …"}`.
-///
-/// The init message is read and checked here, before async-graphql sees the socket, because
-/// async-graphql closes a refused init with 1002 where the protocol says 4403 (and a missing
-/// init with 3008 where it says 4408). The accepted init is then replayed to it.
+/// graphql-transport-ws (see `ws`). Browsers cannot set headers on a WebSocket, so the token
+/// travels in `connection_init`'s payload: `{"authorization": "Bearer …"}`. The cap on
+/// connections in all is applied here, before the upgrade: a plain 503 that any client
+/// understands.
 async fn graphql_ws(
     State(state): State<AppState>,
-    protocol: GraphQLProtocol,
+    extensions: axum::http::Extensions,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let limits = &state.limits.ws;
+    let Some(slot) = state.connections.take(limits.max_connections) else {
+        state.metrics.count_error("TOO_MANY_CONNECTIONS");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            "too many WebSocket connections; try again later",
+        )
+            .into_response();
+    };
+    let speaks_protocol = upgrade
+        .requested_protocols()
+        .any(|p| p.as_bytes().eq_ignore_ascii_case(b"graphql-transport-ws"));
+    if !speaks_protocol {
+        return (
+            StatusCode::BAD_REQUEST,
+            "this endpoint speaks the graphql-transport-ws subprotocol only: \
+             send Sec-WebSocket-Protocol: graphql-transport-ws",
+        )
+            .into_response();
+    }
     upgrade
         .protocols(["graphql-transport-ws"])
-        .on_upgrade(move |socket| async move {
-            state.metrics.ws_opened();
-            serve_socket(&state, socket, protocol).await;
-            state.metrics.ws_closed();
-        })
+        .max_message_size(limits.max_message_bytes)
+        .max_frame_size(limits.max_message_bytes)
+        .max_write_buffer_size(WS_WRITE_BUFFER)
+        .on_upgrade(move |socket| ws::serve(state, socket, slot, client_address(&extensions)))
 }
 
-async fn close_with(sink: &mut SplitSink<WebSocket, Message>, code: u16, reason: &str) {
-    let frame = CloseFrame {
-        code,
-        reason: reason.to_string().into(),
-    };
-    let _ = sink.send(Message::Close(Some(frame))).await;
-}
-
-async fn serve_socket(state: &AppState, socket: WebSocket, protocol: GraphQLProtocol) {
-    let (mut sink, mut stream) = socket.split();
-    let init = match tokio::time::timeout(INIT_TIMEOUT, stream.next()).await {
-        Err(_) => return close_with(&mut sink, 4408, "Connection initialisation timeout").await,
-        Ok(None | Some(Err(_))) => return,
-        Ok(Some(Ok(message))) => message,
-    };
-    let Message::Text(text) = &init else {
-        return close_with(&mut sink, 4400, "expected connection_init").await;
-    };
-    let parsed: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
-    if parsed["type"] != "connection_init" {
-        return close_with(&mut sink, 4400, "expected connection_init").await;
-    }
-    let authorization = parsed["payload"]
-        .get("authorization")
-        .or_else(|| parsed["payload"].get("Authorization"))
-        .and_then(|v| v.as_str());
-    let viewer = match authorization {
-        None => Err(AppError::Unauthenticated),
-        Some(a) => viewer_from(state, Some(a)).await,
-    };
-    let viewer = match viewer {
-        Ok(v) => v,
-        Err(e) => return close_with(&mut sink, 4403, &e.message()).await,
-    };
-    let request_data = RequestData::new(viewer, state.db.clone(), state);
-    let replayed = futures_util::stream::once(async move { Ok(init) }).chain(stream);
-    GraphQLWebSocket::new_with_pair(sink, replayed, state.schema.clone(), protocol)
-        .on_connection_init(move |_payload| async move {
-            let mut data = Data::default();
-            data.insert(request_data);
-            Ok(data)
-        })
-        .serve()
-        .await;
-}
+/// The most tungstenite may buffer for one client beyond the queue of whole messages.
+const WS_WRITE_BUFFER: usize = 8 * 1024 * 1024;

@@ -205,6 +205,7 @@ impl District {
     }
 
     /// The subdistricts of the district.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn subdistricts(
         &self,
         ctx: &Context<'_>,
@@ -245,6 +246,7 @@ impl Subdistrict {
     }
 
     /// The communities of the subdistrict.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn communities(
         &self,
         ctx: &Context<'_>,
@@ -285,6 +287,7 @@ impl Community {
     }
 
     /// The community's estates that the viewer may read.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn estates(
         &self,
         ctx: &Context<'_>,
@@ -407,6 +410,7 @@ impl Estate {
     }
 
     /// The estate's buildings, in register order.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn buildings(
         &self,
         ctx: &Context<'_>,
@@ -424,6 +428,7 @@ impl Estate {
     }
 
     /// The estate's houses (exclusive parts), in register order.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn houses(
         &self,
         ctx: &Context<'_>,
@@ -470,6 +475,7 @@ impl Estate {
     }
 
     /// The estate's ballots, newest first.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn ballots(
         &self,
         ctx: &Context<'_>,
@@ -489,6 +495,7 @@ impl Estate {
     }
 
     /// The estate's accounts: common fund, maintenance fund, public-income ledger.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn accounts(
         &self,
         ctx: &Context<'_>,
@@ -499,6 +506,7 @@ impl Estate {
     }
 
     /// What the estate's property company and committee have published, newest first.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn disclosures(
         &self,
         ctx: &Context<'_>,
@@ -629,6 +637,7 @@ impl Building {
     }
 
     /// The building's houses, in register order.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn houses(
         &self,
         ctx: &Context<'_>,
@@ -759,6 +768,7 @@ impl House {
     }
 
     /// The current owners (several for a co-owned house). Not available to analysts.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn owners(
         &self,
         ctx: &Context<'_>,
@@ -832,6 +842,7 @@ impl Owner {
     }
 
     /// The houses the owner currently owns, limited to estates the viewer may read.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn houses(
         &self,
         ctx: &Context<'_>,
@@ -905,6 +916,7 @@ impl PropertyCompany {
     }
 
     /// The estates it currently manages that the viewer may read.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn estates(
         &self,
         ctx: &Context<'_>,
@@ -958,6 +970,7 @@ impl Committee {
     }
 
     /// The members and their positions.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -1105,6 +1118,7 @@ pub struct RegistryQuery;
 #[Object]
 impl RegistryQuery {
     /// Estates the caller may read, filtered and sorted.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn estates(
         &self,
         ctx: &Context<'_>,
@@ -1156,6 +1170,7 @@ impl RegistryQuery {
     }
 
     /// The city's districts.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn districts(
         &self,
         ctx: &Context<'_>,
@@ -1175,6 +1190,7 @@ impl RegistryQuery {
     }
 
     /// Property companies registered in the city.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, child_complexity)")]
     async fn property_companies(
         &self,
         ctx: &Context<'_>,

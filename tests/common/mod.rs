@@ -422,6 +422,30 @@ impl TestServer {
         WsClient { stream }
     }
 
+    /// Opens a WebSocket that asks for the given subprotocols (none when empty).
+    pub async fn ws_raw(
+        &self,
+        protocols: Option<&str>,
+    ) -> Result<WsClient, tokio_tungstenite::tungstenite::Error> {
+        let mut request = format!("ws://{}/graphql/ws", self.addr)
+            .into_client_request()
+            .expect("ws request");
+        if let Some(p) = protocols {
+            request
+                .headers_mut()
+                .insert("sec-websocket-protocol", p.parse().expect("header"));
+        }
+        let (stream, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(WsClient { stream })
+    }
+
+    /// Asks the server to shut down gracefully, without waiting for it.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
     /// Stops the server and drops its PostgreSQL database.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -495,6 +519,11 @@ impl WsClient {
             WsEvent::Message(v) => v,
             other => panic!("expected a message, got {other:?}"),
         }
+    }
+
+    /// Sends a raw frame.
+    pub async fn send_frame(&mut self, frame: Message) {
+        self.stream.send(frame).await.expect("ws send");
     }
 
     /// connection_init with the token; expects the ack.
