@@ -60,6 +60,18 @@ pub struct ServeConfig {
     #[arg(long, global = true)]
     pub no_introspection: bool,
 
+    /// The production preset: implies --no-introspection, --no-playground and --no-get.
+    #[arg(long, global = true)]
+    pub production: bool,
+
+    /// Do not serve the playground at /playground.
+    #[arg(long, global = true)]
+    pub no_playground: bool,
+
+    /// Refuse queries sent by GET (405): only POST and the WebSocket run operations.
+    #[arg(long, global = true)]
+    pub no_get: bool,
+
     /// Largest query depth accepted.
     #[arg(long, global = true, default_value_t = 16)]
     pub max_depth: usize,
@@ -75,6 +87,10 @@ pub struct ServeConfig {
     /// Most directives on one field.
     #[arg(long, global = true, default_value_t = 5)]
     pub max_directives: usize,
+
+    /// Most times one field may be selected in one selection set.
+    #[arg(long, global = true, default_value_t = 3)]
+    pub max_field_repeats: usize,
 
     /// Largest document, in bytes.
     #[arg(long, global = true, default_value_t = 32 * 1024)]
@@ -133,8 +149,11 @@ impl ServeConfig {
             max_directives: self.max_directives,
             max_aliases: self.max_aliases,
             max_document_bytes: self.max_document_bytes,
+            max_field_repeats: self.max_field_repeats,
             request_timeout: std::time::Duration::from_secs(self.request_timeout_secs.max(1)),
-            introspection: !self.no_introspection,
+            introspection: !(self.no_introspection || self.production),
+            playground: !(self.no_playground || self.production),
+            get_queries: !(self.no_get || self.production),
             suggestions: self.dev,
             ws: crate::http::WsLimits {
                 init_timeout: std::time::Duration::from_secs(self.ws_init_timeout_secs.max(1)),

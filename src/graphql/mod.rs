@@ -85,6 +85,9 @@ pub struct SchemaLimits {
     pub max_directives: usize,
     pub max_aliases: usize,
     pub max_document_bytes: usize,
+    /// Most times one field may be selected in one selection set (copies merge, so more is
+    /// only load).
+    pub max_field_repeats: usize,
     pub request_timeout: std::time::Duration,
     pub introspection: bool,
     /// "Did you mean …?" in validation errors: development only, since suggestions let a
@@ -96,6 +99,10 @@ pub struct SchemaLimits {
     pub max_batch: usize,
     /// Mutations per minute per token and per client address.
     pub rate: crate::http::RateLimits,
+    /// Serve the playground at /playground.
+    pub playground: bool,
+    /// Run queries sent by GET (mutations never run by GET).
+    pub get_queries: bool,
 }
 
 impl Default for SchemaLimits {
@@ -106,12 +113,29 @@ impl Default for SchemaLimits {
             max_directives: 5,
             max_aliases: 50,
             max_document_bytes: 32 * 1024,
+            max_field_repeats: 3,
             request_timeout: std::time::Duration::from_secs(15),
             introspection: true,
             suggestions: false,
             ws: crate::http::WsLimits::default(),
             max_batch: 0,
             rate: crate::http::RateLimits::default(),
+            playground: true,
+            get_queries: true,
+        }
+    }
+}
+
+impl SchemaLimits {
+    /// The production preset (`--production`): what a public deployment exposes. No
+    /// introspection, no playground and no queries by GET, so that a stranger can neither map
+    /// the schema nor make a browser send a query for them; every other limit as by default.
+    pub fn production() -> Self {
+        Self {
+            introspection: false,
+            playground: false,
+            get_queries: false,
+            ..Self::default()
         }
     }
 }

@@ -1,6 +1,7 @@
-//! Limits checked on the parsed document before anything runs: document size and aliases
-//! (depth, complexity and directives are enforced by the schema itself). Each refusal is fast
-//! — no database work — and carries its own code.
+//! Limits checked on the parsed document before anything runs: document size, aliases, depth,
+//! directives per field, repeated fields and introspection nesting (complexity is left to the
+//! schema, which knows each list's `first`). Each refusal is fast — no database work — and
+//! carries its own code.
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 
@@ -71,6 +72,73 @@ fn directives(set: &SelectionSet) -> usize {
         .unwrap_or(0)
 }
 
+/// The most times one response key is selected in a single selection set, fragments aside.
+/// Repeating a field adds nothing to the answer (the copies merge) but costs the server work for
+/// each copy: `{ __typename __typename … }` five hundred times is a cheap denial of service.
+fn repeats(set: &SelectionSet) -> usize {
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut deepest = 0;
+    for s in &set.items {
+        match &s.node {
+            Selection::Field(f) => {
+                let key = f.node.response_key().node.as_str();
+                *counts.entry(key).or_default() += 1;
+                deepest = deepest.max(repeats(&f.node.selection_set.node));
+            }
+            Selection::InlineFragment(i) => {
+                deepest = deepest.max(repeats(&i.node.selection_set.node));
+            }
+            Selection::FragmentSpread(_) => {}
+        }
+    }
+    counts.into_values().max().unwrap_or(0).max(deepest)
+}
+
+/// The introspection fields that return lists of types' parts: nesting them inside one another
+/// (`fields { type { fields { type { … } } } }`) multiplies the answer at every level.
+const INTROSPECTION_LISTS: [&str; 4] = ["fields", "interfaces", "possibleTypes", "inputFields"];
+
+/// How deeply the introspection lists nest below `__schema` or `__type` (graphql-js's
+/// MaxIntrospectionDepthRule counts the same way). The playground's own introspection query
+/// nests them one deep.
+fn introspection_depth<'a>(
+    set: &'a SelectionSet,
+    doc: &'a ExecutableDocument,
+    inside: bool,
+    path: &mut Vec<&'a str>,
+) -> usize {
+    set.items
+        .iter()
+        .map(|s| match &s.node {
+            Selection::Field(f) => {
+                let name = f.node.name.node.as_str();
+                let inside = inside || name == "__schema" || name == "__type";
+                let here = usize::from(inside && INTROSPECTION_LISTS.contains(&name));
+                here + introspection_depth(&f.node.selection_set.node, doc, inside, path)
+            }
+            Selection::InlineFragment(i) => {
+                introspection_depth(&i.node.selection_set.node, doc, inside, path)
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                match doc.fragments.get(&spread.node.fragment_name.node) {
+                    Some(f) if !path.contains(&name) => {
+                        path.push(name);
+                        let d = introspection_depth(&f.node.selection_set.node, doc, inside, path);
+                        path.pop();
+                        d
+                    }
+                    _ => 0,
+                }
+            }
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Introspection lists may nest at most this deep (graphql-js refuses three levels as well).
+pub const MAX_INTROSPECTION_DEPTH: usize = 2;
+
 /// The limits a document is checked against.
 #[derive(Debug, Clone, Copy)]
 pub struct DocumentLimits {
@@ -78,6 +146,7 @@ pub struct DocumentLimits {
     pub max_aliases: usize,
     pub max_depth: usize,
     pub max_directives: usize,
+    pub max_field_repeats: usize,
 }
 
 impl DocumentLimits {
@@ -87,6 +156,7 @@ impl DocumentLimits {
             max_aliases: limits.max_aliases,
             max_depth: limits.max_depth,
             max_directives: limits.max_directives,
+            max_field_repeats: limits.max_field_repeats,
         }
     }
 }
@@ -98,6 +168,7 @@ pub fn check(query: &str, doc: &ExecutableDocument, limits: DocumentLimits) -> R
         max_aliases,
         max_depth,
         max_directives,
+        max_field_repeats,
     } = limits;
     if query.len() > max_bytes {
         return Err(Refusal {
@@ -156,6 +227,31 @@ pub fn check(query: &str, doc: &ExecutableDocument, limits: DocumentLimits) -> R
             ),
         });
     }
+    let most = sets().map(repeats).max().unwrap_or(0);
+    if most > max_field_repeats {
+        return Err(Refusal {
+            code: "FIELD_REPEATED",
+            message: format!(
+                "a field is selected {most} times in one selection set; at most \
+                 {max_field_repeats} are accepted (repeated fields merge into one answer)"
+            ),
+        });
+    }
+    let nested = doc
+        .operations
+        .iter()
+        .map(|(_, op)| introspection_depth(&op.node.selection_set.node, doc, false, &mut Vec::new()))
+        .max()
+        .unwrap_or(0);
+    if nested > MAX_INTROSPECTION_DEPTH {
+        return Err(Refusal {
+            code: "INTROSPECTION_TOO_DEEP",
+            message: format!(
+                "introspection lists (fields, interfaces, possibleTypes, inputFields) nest \
+                 {nested} levels deep; at most {MAX_INTROSPECTION_DEPTH} are accepted"
+            ),
+        });
+    }
     Ok(())
 }
 
@@ -205,7 +301,49 @@ mod tests {
             max_aliases,
             max_depth: 3,
             max_directives: 2,
+            max_field_repeats: 2,
         }
+    }
+
+    #[test]
+    fn repeated_fields_are_counted_per_selection_set() {
+        let q = "{ a b a { c c } ...F } fragment F on T { a }";
+        assert!(check(q, &doc(q), limits(1000, 10)).is_ok());
+        let q = "{ x { c c c } }";
+        let r = check(q, &doc(q), limits(1000, 10)).unwrap_err();
+        assert_eq!(r.code, "FIELD_REPEATED");
+        assert!(r.message.contains("3 times"), "{}", r.message);
+        // An alias is its own response key; the alias cap covers those.
+        let q = "{ a x: a y: a }";
+        assert!(check(q, &doc(q), limits(1000, 10)).is_ok());
+        let q = "{ ...F } fragment F on T { b b b }";
+        assert_eq!(
+            check(q, &doc(q), limits(1000, 10)).unwrap_err().code,
+            "FIELD_REPEATED"
+        );
+    }
+
+    #[test]
+    fn introspection_lists_nest_at_most_two_deep() {
+        let lim = DocumentLimits {
+            max_depth: 100,
+            ..limits(10_000, 10)
+        };
+        let ok = "{ __schema { types { name fields { name type { name ofType { name } } } interfaces { name } possibleTypes { name } inputFields { name } } } }";
+        assert!(check(ok, &doc(ok), lim).is_ok());
+        let two = "{ __type(name: \"X\") { fields { type { fields { name } } } } }";
+        assert!(check(two, &doc(two), lim).is_ok());
+        let circular = "query { __schema { types { fields { type { fields { type { fields { type { fields { type { name } } } } } } } } } } }";
+        let r = check(circular, &doc(circular), lim).unwrap_err();
+        assert_eq!(r.code, "INTROSPECTION_TOO_DEEP");
+        // Through fragments too, and fields named like the lists outside introspection are free.
+        let q = "{ __schema { types { ...T } } } fragment T on __Type { fields { type { interfaces { possibleTypes { name } } } } }";
+        assert_eq!(
+            check(q, &doc(q), lim).unwrap_err().code,
+            "INTROSPECTION_TOO_DEEP"
+        );
+        let q = "{ fields { fields { fields { name } } } }";
+        assert!(check(q, &doc(q), lim).is_ok());
     }
 
     #[test]

@@ -58,13 +58,16 @@ pub const DEBUG_HEADER: &str = "x-quorum-debug";
 const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics::render))
-        .merge(playground::routes())
+        .route("/metrics", get(metrics::render));
+    if state.limits.playground {
+        router = router.merge(playground::routes());
+    }
+    router
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
@@ -496,6 +499,21 @@ async fn graphql_get(
     let Some(media) = Media::negotiate(&headers) else {
         return not_acceptable();
     };
+    if !state.limits.get_queries {
+        // Nothing is parsed or run: with GET off, the method alone decides.
+        let mut answer = refusal(
+            "METHOD_NOT_ALLOWED",
+            "this server runs GraphQL by POST only".into(),
+            &state,
+            media,
+        );
+        answer.status = StatusCode::METHOD_NOT_ALLOWED;
+        let mut response = answer.into_response(media);
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
     let request =
         match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
             Ok(r) => r,

@@ -52,6 +52,8 @@ pub struct TestServer {
     pub state: quorum::AppState,
     pub demo: Option<DemoIdentities>,
     pub synthetic_estates: Vec<i64>,
+    /// The database this server runs on (for a second instance on the same one).
+    pub database_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -329,6 +331,7 @@ impl TestServer {
             state,
             demo,
             synthetic_estates,
+            database_url: url,
             shutdown: Some(tx),
             task: Some(task),
             _dir: dir,
@@ -409,17 +412,7 @@ impl TestServer {
 
     /// Opens a graphql-transport-ws connection.
     pub async fn ws(&self) -> WsClient {
-        let mut request = format!("ws://{}/graphql/ws", self.addr)
-            .into_client_request()
-            .expect("ws request");
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            "graphql-transport-ws".parse().expect("header"),
-        );
-        let (stream, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("ws connect");
-        WsClient { stream }
+        ws_at(self.addr).await
     }
 
     /// Opens a WebSocket that asks for the given subprotocols (none when empty).
@@ -470,6 +463,21 @@ impl Drop for TestServer {
             drop_pg_database(admin, name);
         }
     }
+}
+
+/// Opens a graphql-transport-ws connection to a server at `addr`.
+pub async fn ws_at(addr: SocketAddr) -> WsClient {
+    let mut request = format!("ws://{addr}/graphql/ws")
+        .into_client_request()
+        .expect("ws request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (stream, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("ws connect");
+    WsClient { stream }
 }
 
 pub struct WsClient {

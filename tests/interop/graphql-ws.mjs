@@ -74,19 +74,28 @@ function connect(authorization) {
   return { client, events, ack, closedEvent, refused };
 }
 
+// A failed step is reported and the rest still run, so one run shows every problem.
+const failures = [];
 async function step(name, fn, events) {
   try {
     await fn();
     console.log(`ok   ${name}`);
+    return true;
   } catch (err) {
-    fail(`${name}: ${err?.message ?? describe(err)}\n  client events: ${events.join(' | ') || 'none'}`);
+    failures.push(name);
+    console.log(`FAIL ${name}: ${err?.message ?? describe(err)}\n  client events: ${events.join(' | ') || 'none'}`);
+    return false;
   }
 }
 
 // (a) and (b): one authenticated connection; a subscription, then a query on the same socket.
 {
   const { client, events, ack, closedEvent } = connect(`Bearer ${token}`);
-  await step('connection_init is acknowledged', () => withTimeout(ack, 'connection_ack'), events);
+  const acked = await step('connection_init is acknowledged', () => withTimeout(
+    Promise.race([ack, closedEvent.then((e) => { throw new Error(`closed before the ack: ${describe(e)}`); })]),
+    'connection_ack',
+  ), events);
+  if (!acked) fail('nothing more to try without a connection');
 
   await step('subscription delivers its first event', async () => {
     const iterator = client.iterate({
@@ -144,5 +153,6 @@ async function step(name, fn, events) {
   await client.dispose();
 }
 
+if (failures.length) fail(`${failures.length} step(s) failed: ${failures.join('; ')}`);
 console.log('graphql-ws interop ok');
 process.exit(0);
