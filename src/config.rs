@@ -77,7 +77,7 @@ pub struct ServeConfig {
     pub max_depth: usize,
 
     /// Largest query complexity accepted.
-    #[arg(long, global = true, default_value_t = 100_000)]
+    #[arg(long, global = true, default_value_t = 500_000)]
     pub max_complexity: usize,
 
     /// Most aliases in one document.

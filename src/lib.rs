@@ -76,12 +76,7 @@ fn secret(from_config: Option<&str>, config: &Config, file: &str) -> Result<Vec<
 /// Connects to the database (applying migrations) and builds the application state.
 pub async fn prepare(config: &Config, limits: &SchemaLimits) -> Result<AppState, StartError> {
     let url = config.database()?;
-    let db = Db::connect(
-        &url,
-        config.pool_size,
-        limits.request_timeout,
-    )
-    .await?;
+    let db = Db::connect(&url, config.pool_size, limits.request_timeout).await?;
     let jwt = secret(config.jwt_secret.as_deref(), config, "jwt.secret")?;
     let pii = secret(config.pii_key.as_deref(), config, "pii.key")?;
     let bus = match &url {

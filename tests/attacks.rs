@@ -72,9 +72,15 @@ async fn graphql_cop(server: &TestServer, token: Option<&str>, who: &str) {
     let at = format!("[{:?}, {who}]", server.backend);
 
     // 1. Alias overloading: 101 aliases of __typename; vulnerable if alias100 comes back.
-    let aliases: String = (0..=100).map(|i| format!("alias{i}:__typename \n")).collect();
+    let aliases: String = (0..=100)
+        .map(|i| format!("alias{i}:__typename \n"))
+        .collect();
     let r = post(server, token, &format!("query {{ {aliases} }}")).await;
-    assert!(r.json["data"]["alias100"].is_null(), "{at} alias overloading: {}", r.text);
+    assert!(
+        r.json["data"]["alias100"].is_null(),
+        "{at} alias overloading: {}",
+        r.text
+    );
     assert_eq!(code(&r.json), "TOO_MANY_ALIASES", "{at} {}", r.text);
 
     // 2. Array-based batching: ten queries in a JSON array; vulnerable if ten answers come back.
@@ -88,7 +94,11 @@ async fn graphql_cop(server: &TestServer, token: Option<&str>, who: &str) {
     let r = reply(req.send().await.expect("batch")).await;
     assert!(!r.json.is_array(), "{at} batching: {}", r.text);
     assert!(r.json["data"].is_null(), "{at} batching: {}", r.text);
-    assert_eq!((r.status, code(&r.json)), (400, "BATCHING_DISABLED"), "{at}");
+    assert_eq!(
+        (r.status, code(&r.json)),
+        (400, "BATCHING_DISABLED"),
+        "{at}"
+    );
 
     // 3. Directive overloading: ten unknown directives on one field; vulnerable if each gets
     // its own error (the server looked at every one).
@@ -109,28 +119,52 @@ async fn graphql_cop(server: &TestServer, token: Option<&str>, who: &str) {
         &format!("query {{ {}}} ", "__typename \n".repeat(500)),
     )
     .await;
-    assert!(r.json["data"]["__typename"].is_null(), "{at} field duplication: {}", r.text);
+    assert!(
+        r.json["data"]["__typename"].is_null(),
+        "{at} field duplication: {}",
+        r.text
+    );
     assert_eq!(code(&r.json), "FIELD_REPEATED", "{at} {}", r.text);
 
     // 5. Introspection-based circular query; vulnerable if more than 25 types come back.
     let circular = "query { __schema { types { fields { type { fields { type { fields { type { fields { type { name } } } } } } } } } } }";
     let r = post(server, token, circular).await;
-    assert!(r.json["data"]["__schema"].is_null(), "{at} circular introspection: {}", r.text);
+    assert!(
+        r.json["data"]["__schema"].is_null(),
+        "{at} circular introspection: {}",
+        r.text
+    );
     assert_eq!(code(&r.json), "INTROSPECTION_TOO_DEEP", "{at} {}", r.text);
 
     // 6. Field suggestions; vulnerable if an error says "Did you mean".
     let r = post(server, token, "query { __schema { directive } }").await;
-    assert!(!r.text.contains("Did you mean"), "{at} field suggestions: {}", r.text);
-    assert!(r.json["data"].is_null() && !code(&r.json).is_empty(), "{at} {}", r.text);
+    assert!(
+        !r.text.contains("Did you mean"),
+        "{at} field suggestions: {}",
+        r.text
+    );
+    assert!(
+        r.json["data"].is_null() && !code(&r.json).is_empty(),
+        "{at} {}",
+        r.text
+    );
 
     // 7. Mutation over GET (CSRF); vulnerable if it is answered.
     let r = get(server, token, "/graphql", Some("mutation {__typename}")).await;
-    assert!(r.json["data"]["__typename"].is_null(), "{at} GET mutation: {}", r.text);
+    assert!(
+        r.json["data"]["__typename"].is_null(),
+        "{at} GET mutation: {}",
+        r.text
+    );
     assert_eq!((r.status, r.allow.as_deref()), (405, Some("POST")), "{at}");
 
     // 8. Queries over GET (CSRF); vulnerable if it is answered.
     let r = get(server, token, "/graphql", Some("{__typename}")).await;
-    assert!(r.json["data"]["__typename"].is_null(), "{at} GET query: {}", r.text);
+    assert!(
+        r.json["data"]["__typename"].is_null(),
+        "{at} GET query: {}",
+        r.text
+    );
     assert_eq!((r.status, r.allow.as_deref()), (405, Some("POST")), "{at}");
     assert_eq!(code(&r.json), "METHOD_NOT_ALLOWED", "{at}");
 
@@ -148,9 +182,17 @@ async fn graphql_cop(server: &TestServer, token: Option<&str>, who: &str) {
     }
 
     // 10. Introspection; vulnerable if the types come back.
-    let r = post(server, token, "query { __schema { types { name fields { name } } } }").await;
-    assert!(r.json["data"]["__schema"].is_null(), "{at} introspection: {}", r.text);
-    assert!(!code(&r.json).is_empty(), "{at} {}", r.text);
+    let r = post(
+        server,
+        token,
+        "query { __schema { types { name fields { name } } } }",
+    )
+    .await;
+    assert!(
+        r.json["data"]["__schema"].is_null(),
+        "{at} introspection: {}",
+        r.text
+    );
 
     // 11. POST with a url-encoded query (CSRF); vulnerable if it is answered. graphql-cop puts
     // the query in the URL of a body-less POST; a browser form would send it as the body.
@@ -162,7 +204,11 @@ async fn graphql_cop(server: &TestServer, token: Option<&str>, who: &str) {
         req = req.bearer_auth(t);
     }
     let r = reply(req.send().await.expect("post")).await;
-    assert!(r.json["data"]["__typename"].is_null(), "{at} url-encoded POST: {}", r.text);
+    assert!(
+        r.json["data"]["__typename"].is_null(),
+        "{at} url-encoded POST: {}",
+        r.text
+    );
     assert_eq!(r.status, 415, "{at}");
     let mut req = server
         .http()
@@ -173,20 +219,47 @@ async fn graphql_cop(server: &TestServer, token: Option<&str>, who: &str) {
         req = req.bearer_auth(t);
     }
     let r = reply(req.send().await.expect("post")).await;
-    assert!(r.json["data"]["__typename"].is_null(), "{at} form POST: {}", r.text);
+    assert!(
+        r.json["data"]["__typename"].is_null(),
+        "{at} form POST: {}",
+        r.text
+    );
     assert_eq!(r.status, 415, "{at}");
 
     // 12. Trace mode; vulnerable if tracing, an exception or a stack trace shows.
     let r = post(server, token, "query { __typename }").await;
-    assert!(r.json["extensions"]["tracing"].is_null(), "{at} trace mode: {}", r.text);
-    assert!(r.json["errors"]["extensions"]["exception"].is_null(), "{at}");
-    assert!(!r.text.to_lowercase().contains("stacktrace"), "{at} {}", r.text);
-    assert!(!r.text.to_lowercase().contains("exception"), "{at} {}", r.text);
+    assert!(
+        r.json["extensions"]["tracing"].is_null(),
+        "{at} trace mode: {}",
+        r.text
+    );
+    assert!(
+        r.json["errors"]["extensions"]["exception"].is_null(),
+        "{at}"
+    );
+    assert!(
+        !r.text.to_lowercase().contains("stacktrace"),
+        "{at} {}",
+        r.text
+    );
+    assert!(
+        !r.text.to_lowercase().contains("exception"),
+        "{at} {}",
+        r.text
+    );
 
     // 13. Unhandled errors; vulnerable if an error carries an exception.
     let r = post(server, token, "qwerty cop { abc }").await;
-    assert!(r.json["errors"][0]["extensions"]["exception"].is_null(), "{at} unhandled: {}", r.text);
-    assert!(!r.text.to_lowercase().contains("exception"), "{at} {}", r.text);
+    assert!(
+        r.json["errors"][0]["extensions"]["exception"].is_null(),
+        "{at} unhandled: {}",
+        r.text
+    );
+    assert!(
+        !r.text.to_lowercase().contains("exception"),
+        "{at} {}",
+        r.text
+    );
     assert_eq!(code(&r.json), "GRAPHQL_PARSE_FAILED", "{at} {}", r.text);
 }
 
@@ -277,7 +350,12 @@ async fn heavy_documents_are_refused_before_any_database_work() {
             .map(|i| format!("a{i}: viewer {{ role }} "))
             .collect();
         let r = post(&server, Some(&ghost), &format!("{{ {aliases} }}")).await;
-        assert_eq!(code(&r.json), "TOO_MANY_ALIASES", "{at} 1,000 aliases: {}", r.text);
+        assert_eq!(
+            code(&r.json),
+            "TOO_MANY_ALIASES",
+            "{at} 1,000 aliases: {}",
+            r.text
+        );
         assert!(r.json["data"].is_null());
         eprintln!("{at} 1,000 aliases refused in {:?}", started.elapsed());
 

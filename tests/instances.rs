@@ -86,36 +86,40 @@ impl Drop for Instance {
 
 const YIJING: &str = "RXN0YXRlOjE="; // Estate:1, 逸景公馆 in the demo
 
-/// Drafts, submits, approves and opens a one-matter ballot of 逸景公馆 through the harness's
-/// server (whose clock can be moved past the notice period); returns (ballot id, item id).
-async fn open_matter(server: &TestServer, title: &str) -> (Value, Value) {
+/// Drafts, submits, approves and opens one-matter ballots of 逸景公馆 through the harness's
+/// server (whose clock can be moved past the notice period); returns (ballot id, item id) each.
+/// All open together, so that moving the clock closes none of them.
+async fn open_matters(server: &TestServer, titles: &[&str]) -> Vec<(Value, Value)> {
     let member = server.demo_token(Role::CommitteeMember);
     let officer = server.demo_token(Role::SubdistrictOfficer);
     let now = server.state.clock.now();
-    let d = server
-        .data(
-            &member,
-            "mutation($input: CreateBallotInput!) { createBallot(input: $input) { id items { id } } }",
-            json!({"input": {
-                "estateId": YIJING,
-                "title": title,
-                "description": "跨实例测试",
-                "opensAt": (now + chrono::Duration::days(16)).and_utc().to_rfc3339(),
-                "closesAt": (now + chrono::Duration::days(26)).and_utc().to_rfc3339(),
-                "items": [{"kind": "MATTER", "title": "议题", "matterType": "OTHER_MAJOR"}]
-            }}),
-        )
-        .await;
-    let ballot = d["createBallot"]["id"].clone();
-    let item = d["createBallot"]["items"][0]["id"].clone();
-    for (token, mutation) in [(&member, "submitBallot"), (&officer, "approveBallot")] {
-        server
+    let mut ballots = Vec::new();
+    for title in titles {
+        let d = server
             .data(
-                token,
-                &format!("mutation($id: ID!) {{ {mutation}(id: $id) {{ state }} }}"),
-                json!({"id": ballot}),
+                &member,
+                "mutation($input: CreateBallotInput!) { createBallot(input: $input) { id items { id } } }",
+                json!({"input": {
+                    "estateId": YIJING,
+                    "title": title,
+                    "description": "跨实例测试",
+                    "opensAt": (now + chrono::Duration::days(16)).and_utc().to_rfc3339(),
+                    "closesAt": (now + chrono::Duration::days(26)).and_utc().to_rfc3339(),
+                    "items": [{"kind": "MATTER", "title": "议题", "matterType": "OTHER_MAJOR"}]
+                }}),
             )
             .await;
+        let ballot = d["createBallot"]["id"].clone();
+        for (token, mutation) in [(&member, "submitBallot"), (&officer, "approveBallot")] {
+            server
+                .data(
+                    token,
+                    &format!("mutation($id: ID!) {{ {mutation}(id: $id) {{ state }} }}"),
+                    json!({"id": ballot}),
+                )
+                .await;
+        }
+        ballots.push((ballot, d["createBallot"]["items"][0]["id"].clone()));
     }
     server
         .state
@@ -124,7 +128,7 @@ async fn open_matter(server: &TestServer, title: &str) -> (Value, Value) {
     quorum::ballots::scheduler::tick(&server.state.db, &server.state.bus, &server.state.clock)
         .await
         .expect("tick");
-    (ballot, item)
+    ballots
 }
 
 /// Subscribes on `watcher` to the ballot's progress, votes through `voter`, and returns how long
@@ -168,15 +172,19 @@ async fn vote_seen_across(
 #[tokio::test]
 async fn a_vote_through_one_instance_reaches_subscribers_of_another() {
     if !backends().contains(&Backend::Postgres) {
-        eprintln!("note: events cross instances on PostgreSQL only; set TEST_DATABASE_URL to run this");
+        eprintln!(
+            "note: events cross instances on PostgreSQL only; set TEST_DATABASE_URL to run this"
+        );
         return;
     }
     // The harness writes the demo into a fresh database; the two instances are processes of
     // their own on that database.
     let server = TestServer::start(Backend::Postgres, Seed::Demo).await;
     let owner = server.demo_token(Role::Owner);
-    let (a_to_b, a_to_b_item) = open_matter(&server, "甲到乙").await;
-    let (b_to_a, b_to_a_item) = open_matter(&server, "乙到甲").await;
+    let opened = open_matters(&server, &["甲到乙", "乙到甲"]).await;
+    let [(a_to_b, a_to_b_item), (b_to_a, b_to_a_item)] = &opened[..] else {
+        unreachable!("two ballots were opened")
+    };
     let start = |url: String| async move {
         tokio::task::spawn_blocking(move || Instance::start(&url))
             .await
@@ -187,9 +195,9 @@ async fn a_vote_through_one_instance_reaches_subscribers_of_another() {
     // The instances start their LISTEN when they start; give the relays a moment to subscribe
     // (events published before then reach only local subscribers, by design).
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let took = vote_seen_across(&a, &b, &owner, &a_to_b, &a_to_b_item).await;
+    let took = vote_seen_across(&a, &b, &owner, a_to_b, a_to_b_item).await;
     eprintln!("a vote through B reached a subscriber of A after {took:?}");
-    let took = vote_seen_across(&b, &a, &owner, &b_to_a, &b_to_a_item).await;
+    let took = vote_seen_across(&b, &a, &owner, b_to_a, b_to_a_item).await;
     eprintln!("a vote through A reached a subscriber of B after {took:?}");
     server.stop().await;
 }

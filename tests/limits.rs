@@ -199,7 +199,9 @@ async fn mutations_are_rate_limited_per_token_and_per_address() {
         assert_eq!(code(&body), "RATE_LIMITED", "{at} {body}");
         assert!(body["data"].is_null(), "{at} nothing ran: {body}");
         // Queries are not charged.
-        let b = server.gql(Some(&member), "{ viewer { role } }", json!({})).await;
+        let b = server
+            .gql(Some(&member), "{ viewer { role } }", json!({}))
+            .await;
         assert!(b.get("errors").is_none(), "{at} {b}");
         // Another token from the same address gets the address's remainder: 5 in all, 4
         // spent (the refused one counted against the address before the token said no).
@@ -222,7 +224,10 @@ async fn mutations_are_rate_limited_per_token_and_per_address() {
             .await;
         let m = ws.next_message().await;
         assert_eq!(m["type"], "error", "{at} {m}");
-        assert_eq!(m["payload"][0]["extensions"]["code"], "RATE_LIMITED", "{at} {m}");
+        assert_eq!(
+            m["payload"][0]["extensions"]["code"], "RATE_LIMITED",
+            "{at} {m}"
+        );
         server.stop().await;
     }
 }

@@ -22,20 +22,30 @@ const NESTED: &str = r#"query Nested($first: Int) {
   }
 }"#;
 
+/// The statements one run of the nested query costs, as the fewest of three runs. A DataLoader
+/// batch can split when the machine is busy (its keys then arrive over more than its delay),
+/// which only ever adds statements; an N+1 adds one per parent on every run, so the minimum
+/// still shows it.
 async fn statements_for(server: &TestServer, token: &str, first: i32) -> (u64, Value) {
-    let body = server
-        .gql_with_headers(
-            Some(token),
-            NESTED,
-            json!({ "first": first }),
-            &[("x-quorum-debug", "cost")],
-        )
-        .await;
-    assert!(body.get("errors").is_none(), "{body:#}");
-    let n = body["extensions"]["cost"]["dbStatements"]
-        .as_u64()
-        .expect("cost extension");
-    (n, body)
+    let mut fewest: Option<(u64, Value)> = None;
+    for _ in 0..3 {
+        let body = server
+            .gql_with_headers(
+                Some(token),
+                NESTED,
+                json!({ "first": first }),
+                &[("x-quorum-debug", "cost")],
+            )
+            .await;
+        assert!(body.get("errors").is_none(), "{body:#}");
+        let n = body["extensions"]["cost"]["dbStatements"]
+            .as_u64()
+            .expect("cost extension");
+        if fewest.as_ref().is_none_or(|(f, _)| n < *f) {
+            fewest = Some((n, body));
+        }
+    }
+    fewest.expect("three runs")
 }
 
 #[tokio::test]

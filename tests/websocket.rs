@@ -70,8 +70,10 @@ async fn every_close_code_of_the_protocol() {
     // 4429: a second init.
     let mut ws = server.ws().await;
     ws.init(&owner).await;
-    ws.send(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {owner}")}}))
-        .await;
+    ws.send(
+        json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {owner}")}}),
+    )
+    .await;
     assert_eq!(closed_with(&mut ws).await, Some(4429));
 
     // 4409: an id already in use.
@@ -92,11 +94,19 @@ async fn every_close_code_of_the_protocol() {
     ] {
         let mut ws = server.ws().await;
         ws.send_frame(bad.clone()).await;
-        assert_eq!(closed_with(&mut ws).await, Some(4400), "before init: {bad:?}");
+        assert_eq!(
+            closed_with(&mut ws).await,
+            Some(4400),
+            "before init: {bad:?}"
+        );
         let mut ws = server.ws().await;
         ws.init(&owner).await;
         ws.send_frame(bad.clone()).await;
-        assert_eq!(closed_with(&mut ws).await, Some(4400), "after init: {bad:?}");
+        assert_eq!(
+            closed_with(&mut ws).await,
+            Some(4400),
+            "after init: {bad:?}"
+        );
     }
 
     // Pings are answered before and after the ack, with their payload.
@@ -125,7 +135,10 @@ async fn operations_complete_and_errors_end_them() {
     let next = ws.next_message().await;
     assert_eq!(next["type"], "next", "{next}");
     assert_eq!(next["payload"]["data"]["__typename"], "QueryRoot");
-    assert_eq!(ws.next_message().await, json!({"id": "q", "type": "complete"}));
+    assert_eq!(
+        ws.next_message().await,
+        json!({"id": "q", "type": "complete"})
+    );
     // The id is free again once complete arrived.
     ws.send(subscribe("q", "{ __typename }")).await;
     assert_eq!(ws.next_message().await["type"], "next");
@@ -141,10 +154,14 @@ async fn operations_complete_and_errors_end_them() {
     );
     // The HTTP document limits apply on the socket too, before anything runs.
     let aliases: String = (0..60).map(|i| format!("a{i}: __typename ")).collect();
-    ws.send(subscribe("many", &format!("{{ {aliases} }}"))).await;
+    ws.send(subscribe("many", &format!("{{ {aliases} }}")))
+        .await;
     let error = ws.next_message().await;
     assert_eq!(error["type"], "error", "{error}");
-    assert_eq!(error["payload"][0]["extensions"]["code"], "TOO_MANY_ALIASES");
+    assert_eq!(
+        error["payload"][0]["extensions"]["code"],
+        "TOO_MANY_ALIASES"
+    );
     // complete from the client stops a subscription; the socket stays usable.
     ws.send(subscribe("s", &estate_changed())).await;
     assert_eq!(ws.next_message().await["type"], "next");
@@ -203,7 +220,10 @@ async fn caps_on_operations_connections_and_message_size() {
         Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
             assert_eq!(resp.status(), 503)
         }
-        other => panic!("expected a 503 refusal, got {:?}", other.map(|_| "a socket")),
+        other => panic!(
+            "expected a 503 refusal, got {:?}",
+            other.map(|_| "a socket")
+        ),
     }
     // A closed connection gives its place back.
     drop(other);
@@ -352,8 +372,7 @@ async fn subscriptions_end_when_the_viewer_loses_access() {
         ws.send(subscribe("s2", &estate_changed())).await;
         let again = ws.next_message().await;
         assert_eq!(
-            again["payload"]["errors"][0]["extensions"]["code"],
-            "FORBIDDEN",
+            again["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
             "[{backend:?}] {again}"
         );
         server.stop().await;

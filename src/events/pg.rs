@@ -55,8 +55,7 @@ async fn session(
     local: &broadcast::Sender<Event>,
     outgoing: &mut mpsc::UnboundedReceiver<Event>,
 ) -> Ended {
-    let (client, mut connection) = match tokio_postgres::connect(url, tokio_postgres::NoTls).await
-    {
+    let (client, mut connection) = match tokio_postgres::connect(url, tokio_postgres::NoTls).await {
         Ok(pair) => pair,
         Err(e) => return Ended::Failed(e.to_string()),
     };

@@ -109,7 +109,7 @@ impl Default for SchemaLimits {
     fn default() -> Self {
         Self {
             max_depth: 16,
-            max_complexity: 100_000,
+            max_complexity: 500_000,
             max_directives: 5,
             max_aliases: 50,
             max_document_bytes: 32 * 1024,

@@ -240,7 +240,9 @@ pub fn check(query: &str, doc: &ExecutableDocument, limits: DocumentLimits) -> R
     let nested = doc
         .operations
         .iter()
-        .map(|(_, op)| introspection_depth(&op.node.selection_set.node, doc, false, &mut Vec::new()))
+        .map(|(_, op)| {
+            introspection_depth(&op.node.selection_set.node, doc, false, &mut Vec::new())
+        })
         .max()
         .unwrap_or(0);
     if nested > MAX_INTROSPECTION_DEPTH {

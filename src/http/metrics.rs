@@ -45,7 +45,6 @@ impl Metrics {
         self.latency_sum_micros
             .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
     }
-
 }
 
 pub async fn render(State(state): State<AppState>) -> impl IntoResponse {

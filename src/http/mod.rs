@@ -226,9 +226,29 @@ struct Answer {
     retry_after: Option<u64>,
 }
 
+/// True for an answer without data whose errors all lie outside execution (no path).
+fn never_executed(body: &GqlResponse) -> bool {
+    body.data == async_graphql::Value::Null
+        && !body.errors.is_empty()
+        && body.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// A response as sent. A request that never reached execution (it did not parse, validate or
+/// pass a limit) has no `data` entry at all, as GraphQL over HTTP asks; async-graphql would
+/// send `"data": null`.
+fn wire(body: &GqlResponse) -> serde_json::Value {
+    let mut value = serde_json::to_value(body).unwrap_or_default();
+    if never_executed(body) {
+        if let Some(object) = value.as_object_mut() {
+            object.remove("data");
+        }
+    }
+    value
+}
+
 impl Answer {
     fn into_response(self, media: Media) -> Response {
-        let mut response = json_response_as(self.status, &self.body, media);
+        let mut response = json_response_as(self.status, &wire(&self.body), media);
         if let Some(secs) = self.retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
@@ -249,6 +269,14 @@ async fn run(
 ) -> Answer {
     let started = std::time::Instant::now();
     state.metrics.count_request();
+    if request.query.trim().is_empty() {
+        // Not a GraphQL request at all (say, `{"qeury": …}`): the parameters are invalid.
+        return error_answer(
+            StatusCode::BAD_REQUEST,
+            AppError::bad_input("the request has no query: send {\"query\": \"…\"}"),
+            state,
+        );
+    }
     // Parse once up front so that a malformed document gets its own code, and the limits are
     // checked before anything runs.
     let document = match async_graphql::parser::parse_query(&request.query) {
@@ -361,10 +389,7 @@ async fn run(
         "graphql request"
     );
     // With the GraphQL media type, a document that never executed (validation) is a 400.
-    let never_executed = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
-    let status = if media == Media::GraphqlResponse && never_executed {
+    let status = if media == Media::GraphqlResponse && never_executed(&response) {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -485,7 +510,7 @@ async fn run_batch(state: &AppState, caller: &Caller<'_>, body: &[u8], media: Me
     }
     let mut answers = Vec::with_capacity(requests.len());
     for request in requests {
-        answers.push(run(state, caller, request, media, false).await.body);
+        answers.push(wire(&run(state, caller, request, media, false).await.body));
     }
     json_response_as(StatusCode::OK, &answers, media)
 }

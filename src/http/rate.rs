@@ -80,7 +80,11 @@ impl MutationLimiter {
 
     /// Charges a mutation to its token (if any) and its client address; Err carries the
     /// message for the client.
-    pub fn check(&self, token: Option<&str>, address: Option<std::net::IpAddr>) -> Result<(), String> {
+    pub fn check(
+        &self,
+        token: Option<&str>,
+        address: Option<std::net::IpAddr>,
+    ) -> Result<(), String> {
         let now = Instant::now();
         if let Some(ip) = address {
             if let Err(wait) = self.address.check(&ip.to_string(), now) {
@@ -113,7 +117,9 @@ mod tests {
         for _ in 0..6 {
             assert!(limiter.check("k", t0).is_ok());
         }
-        let wait = limiter.check("k", t0).expect_err("the seventh at once is refused");
+        let wait = limiter
+            .check("k", t0)
+            .expect_err("the seventh at once is refused");
         assert_eq!(wait, Duration::from_secs(10));
         // 10 s later one more is allowed, and only one.
         let t1 = t0 + Duration::from_secs(10);

@@ -365,7 +365,10 @@ impl Connection<'_> {
                 ClientMessage::Complete { id } => {
                     if let Some(task) = self.operations.remove(&id) {
                         task.abort();
-                        self.state.connections.subscriptions.fetch_sub(1, Ordering::Relaxed);
+                        self.state
+                            .connections
+                            .subscriptions
+                            .fetch_sub(1, Ordering::Relaxed);
                     }
                 }
             }
@@ -382,10 +385,7 @@ impl Connection<'_> {
             .and_then(|p| p.get("authorization").or_else(|| p.get("Authorization")))
             .and_then(|v| v.as_str());
         let Some(authorization) = authorization else {
-            return Err(close(
-                4403,
-                AppError::Unauthenticated.message().to_string(),
-            ));
+            return Err(close(4403, AppError::Unauthenticated.message().to_string()));
         };
         let viewer = async {
             let token = bearer(authorization)?;
@@ -419,7 +419,11 @@ impl Connection<'_> {
     /// Looks the viewer's scope up again. When it changed, every running operation ends with a
     /// FORBIDDEN error (the client subscribes again and is checked under the new scope) and the
     /// fresh viewer is returned.
-    async fn recheck_scope(&mut self, viewer: &Viewer, token: &str) -> Result<Option<Viewer>, Close> {
+    async fn recheck_scope(
+        &mut self,
+        viewer: &Viewer,
+        token: &str,
+    ) -> Result<Option<Viewer>, Close> {
         let fresh = match self.state.keys.verify(token) {
             Ok((claims, subject)) => resolve_viewer(&self.state.db, &claims, subject).await,
             Err(e) => Err(e),
@@ -433,7 +437,10 @@ impl Connection<'_> {
                 }]);
                 for (id, task) in self.operations.drain() {
                     task.abort();
-                    self.state.connections.subscriptions.fetch_sub(1, Ordering::Relaxed);
+                    self.state
+                        .connections
+                        .subscriptions
+                        .fetch_sub(1, Ordering::Relaxed);
                     self.outbox
                         .push(serde_json::json!({"id": id, "type": "error", "payload": error}));
                 }
@@ -459,7 +466,10 @@ impl Connection<'_> {
         let (finished_tx, finished_rx) = &mut self.finished;
         while let Ok(done) = finished_rx.try_recv() {
             if self.operations.remove(&done).is_some() {
-                self.state.connections.subscriptions.fetch_sub(1, Ordering::Relaxed);
+                self.state
+                    .connections
+                    .subscriptions
+                    .fetch_sub(1, Ordering::Relaxed);
             }
         }
         if self.operations.contains_key(&id) {
@@ -485,9 +495,8 @@ impl Connection<'_> {
             Err(e) => {
                 let mut errors = vec![ServerError::from(e)];
                 code_engine_errors(&mut errors, "GRAPHQL_PARSE_FAILED");
-                self.outbox.push(
-                    serde_json::json!({"id": id, "type": "error", "payload": errors}),
-                );
+                self.outbox
+                    .push(serde_json::json!({"id": id, "type": "error", "payload": errors}));
                 return Ok(());
             }
             Ok(document) => {
@@ -499,8 +508,7 @@ impl Connection<'_> {
                     self.outbox.push(refuse(r.code, r.message));
                     return Ok(());
                 }
-                let operation =
-                    super::operation_type(&document, request.operation_name.as_deref());
+                let operation = super::operation_type(&document, request.operation_name.as_deref());
                 if operation == Some(async_graphql::parser::types::OperationType::Mutation) {
                     if let Err(message) = self.state.rate.check(Some(token), self.address) {
                         self.outbox.push(refuse("RATE_LIMITED", message));
@@ -517,7 +525,10 @@ impl Connection<'_> {
             self.outbox.clone(),
             finished_tx.clone(),
         ));
-        self.state.connections.subscriptions.fetch_add(1, Ordering::Relaxed);
+        self.state
+            .connections
+            .subscriptions
+            .fetch_add(1, Ordering::Relaxed);
         self.operations.insert(id, task);
         Ok(())
     }
@@ -526,7 +537,10 @@ impl Connection<'_> {
     fn stop_all(&mut self) {
         for (_, task) in self.operations.drain() {
             task.abort();
-            self.state.connections.subscriptions.fetch_sub(1, Ordering::Relaxed);
+            self.state
+                .connections
+                .subscriptions
+                .fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -542,11 +556,12 @@ async fn run_operation(
     let mut first = true;
     while let Some(mut response) = stream.next().await {
         for e in response.errors.iter_mut() {
-            let code = limits::code_for_engine_message(&e.message).unwrap_or(if e.path.is_empty() {
-                "GRAPHQL_VALIDATION_FAILED"
-            } else {
-                "BAD_USER_INPUT"
-            });
+            let code =
+                limits::code_for_engine_message(&e.message).unwrap_or(if e.path.is_empty() {
+                    "GRAPHQL_VALIDATION_FAILED"
+                } else {
+                    "BAD_USER_INPUT"
+                });
             code_engine_errors(std::slice::from_mut(e), code);
         }
         let never_ran = response.data == async_graphql::Value::Null
@@ -595,8 +610,14 @@ fn read(frame: Option<Result<Message, axum::Error>>) -> Read {
             Ok(m) => Read::Message(m),
             Err(e) => Read::End(close(4400, format!("Invalid message received: {e}"))),
         },
-        Some(Ok(Message::Binary(_))) => Read::End(close(4400, "binary messages are not part of the protocol")),
-        Some(Ok(Message::Close(_))) => Read::End(Close::Drop),
+        Some(Ok(Message::Binary(_))) => {
+            Read::End(close(4400, "binary messages are not part of the protocol"))
+        }
+        // The closing handshake: answer with the client's own code (RFC 6455, 5.5.1), so the
+        // client sees a clean close rather than a dropped connection (1006).
+        Some(Ok(Message::Close(frame))) => {
+            Read::End(close(frame.map_or(1000, |f| f.code), String::new()))
+        }
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Read::Skip,
     }
 }
