@@ -158,7 +158,8 @@ enum ClientMessage {
     },
     Subscribe {
         id: String,
-        payload: Request,
+        // Boxed: a request is large next to the other messages.
+        payload: Box<Request>,
     },
     Complete {
         id: String,
@@ -358,7 +359,7 @@ impl Connection<'_> {
                 ClientMessage::Ping { payload } => self.pong(payload),
                 ClientMessage::Pong { .. } => {}
                 ClientMessage::Subscribe { id, payload } => {
-                    if let Err(c) = self.subscribe(id, payload, &viewer, &token) {
+                    if let Err(c) = self.subscribe(id, *payload, &viewer, &token) {
                         return c;
                     }
                 }
