@@ -28,6 +28,18 @@ const REGISTER: &str = "mutation($input: RegisterAccountInput!) { registerAccoun
 const IMPORT: &str = "mutation($input: ImportBankStatementInput!) { importBankStatement(input: $input) { imported alreadyImported balance } }";
 const RECORD: &str = "mutation($input: RecordPublicIncomeInput!) { recordPublicIncome(input: $input) { id amount balance category period } }";
 
+/// The number inside a global id.
+fn number(id: &Value) -> i64 {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::STANDARD
+        .decode(id.as_str().expect("id"))
+        .expect("base64");
+    String::from_utf8(text)
+        .ok()
+        .and_then(|t| t.split_once(':').and_then(|(_, n)| n.parse().ok()))
+        .expect("numeric id")
+}
+
 fn statement(rows: &[&str]) -> String {
     let mut s = String::from("date,reference,counterparty,amount,currency,balance,memo\n");
     for r in rows {
@@ -362,6 +374,169 @@ async fn account_activity_streams_to_readers_only() {
         assert_eq!(
             m["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
             "{m}"
+        );
+        server.stop().await;
+    }
+}
+
+/// From the bank to the owners: the bank's statement carries the payout the distribution booked
+/// (and is accepted as continuing the bank's own balance), a booked debit or a bank row is never
+/// reversed, only a passed item on public income pays out, and a distribution by area splits an
+/// awkward total exactly and is pushed to the estate's followers as a disclosure.
+#[tokio::test]
+async fn the_money_follows_from_the_bank_to_a_distribution_by_area() {
+    for backend in backends() {
+        let server = TestServer::start(backend, Seed::Demo).await;
+        let at = format!("[{backend:?}]");
+        let member = server.demo_token(Role::CommitteeMember);
+        let q = r#"{ estate(id: "RXN0YXRlOjE=") { accounts { edges { node { id balance
+            entries(first: 2) { edges { node { id amount source } } } } } } } }"#;
+        let d = server.data(&member, q, json!({})).await;
+        let account = d["estate"]["accounts"]["edges"][0]["node"].clone();
+        let running = quorum::graphql::scalars::parse_hundredths(
+            account["balance"].as_str().expect("balance"),
+        )
+        .expect("money");
+        let entries = account["entries"]["edges"].as_array().expect("entries");
+        let (debit, bank_row) = (&entries[0]["node"], &entries[1]["node"]);
+        assert_eq!(debit["source"], "DISTRIBUTION", "{at}");
+        assert_eq!(bank_row["source"], "BANK_IMPORT", "{at}");
+
+        // Neither the booked debit nor a bank row is reversed.
+        let reverse =
+            "mutation($input: ReverseEntryInput!) { reverseEntry(input: $input) { amount } }";
+        for entry in [debit, bank_row] {
+            let b = server
+                .gql(
+                    Some(&member),
+                    reverse,
+                    json!({"input": {"entryId": entry["id"], "reason": "试"}}),
+                )
+                .await;
+            assert_eq!(code(&b), "CONFLICT", "{at} {b}");
+        }
+
+        // The bank's statement brings the payout: it continues the bank's balance before it.
+        let fmt = quorum::graphql::scalars::format_hundredths;
+        let payout = statement(&[&format!(
+            "2024-12-23,YJPAY001,全体业主,-420000.00,CNY,{},公共收益分配",
+            fmt(running)
+        )]);
+        let d = server
+            .data(
+                &member,
+                IMPORT,
+                json!({"input": {"accountId": account["id"], "csv": payout}}),
+            )
+            .await;
+        assert_eq!(
+            d["importBankStatement"],
+            json!({"imported": 1, "alreadyImported": 0, "balance": fmt(running)}),
+            "{at}"
+        );
+
+        // A tallied ballot with a passed item on public income and one on the rules.
+        let now = server.state.clock.now();
+        let d = server
+            .data(
+                &member,
+                "mutation($input: CreateBallotInput!) { createBallot(input: $input) { id items { id } } }",
+                json!({"input": {
+                    "estateId": "RXN0YXRlOjE=",
+                    "title": "2026年公共收益分配",
+                    "description": "按面积分配",
+                    "opensAt": (now + chrono::Duration::days(20)).and_utc().to_rfc3339(),
+                    "closesAt": (now + chrono::Duration::days(30)).and_utc().to_rfc3339(),
+                    "items": [
+                        {"kind": "MATTER", "title": "按专有面积分配公共收益", "matterType": "OTHER_MAJOR"},
+                        {"kind": "MATTER", "title": "修订议事规则", "matterType": "RULES_OF_PROCEDURE"}
+                    ]
+                }}),
+            )
+            .await;
+        let items = d["createBallot"]["items"].as_array().expect("items");
+        let (income_item, rules_item) = (items[0]["id"].clone(), items[1]["id"].clone());
+        {
+            // Running the vote itself is the ballots tests' business; here its outcome is set.
+            use diesel_async::RunQueryDsl;
+            let ballot = number(&d["createBallot"]["id"]);
+            let mut conn = server.state.db.conn().await.expect("conn");
+            for sql in [
+                format!("UPDATE ballots SET state = 'TALLIED' WHERE id = {ballot}"),
+                format!("UPDATE ballot_items SET outcome = 'PASSED' WHERE ballot_id = {ballot}"),
+            ] {
+                diesel::sql_query(sql)
+                    .execute(&mut *conn)
+                    .await
+                    .expect("set the outcome");
+            }
+        }
+        let create = "mutation($input: CreateDistributionInput!) { createDistribution(input: $input) { total recipients method } }";
+        let b = server
+            .gql(Some(&member), create, json!({"input": {"ballotItemId": rules_item, "accountId": account["id"], "total": "10.00"}}))
+            .await;
+        assert_eq!(code(&b), "CONFLICT", "{at} {b}");
+        assert!(message(&b).contains("OTHER_MAJOR"), "{at} {b}");
+
+        let mut ws = server.ws().await;
+        ws.init(&server.demo_token(Role::Owner)).await;
+        ws.send(json!({"id": "d", "type": "subscribe", "payload": {"query": "subscription { disclosurePublished(estateId: \"RXN0YXRlOjE=\") { kind title } }"}}))
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let d = server
+            .data(&member, create, json!({"input": {"ballotItemId": income_item, "accountId": account["id"], "method": "BY_AREA", "total": "1000.01"}}))
+            .await;
+        let households = d["createDistribution"]["recipients"]
+            .as_i64()
+            .expect("recipients");
+        assert_eq!(d["createDistribution"]["method"], "BY_AREA", "{at}");
+        assert_eq!(
+            households, 842,
+            "{at} by area, each of 逸景公馆's houses is paid"
+        );
+        let pushed = ws.next_message().await;
+        assert_eq!(
+            pushed["payload"]["data"]["disclosurePublished"]["kind"], "DISTRIBUTION",
+            "{at} {pushed}"
+        );
+        // The payouts sum exactly to the awkward total.
+        let mut sum = 0i64;
+        let mut count = 0i64;
+        let mut after: Option<String> = None;
+        loop {
+            let d = server
+                .data(
+                    &member,
+                    r#"query($after: String) { estate(id: "RXN0YXRlOjE=") { accounts { edges { node { distributions { method payouts(first: 100, after: $after) { edges { node { amount } } pageInfo { hasNextPage endCursor } } } } } } } }"#,
+                    json!({"after": after}),
+                )
+                .await;
+            let list = &d["estate"]["accounts"]["edges"][0]["node"]["distributions"];
+            let by_area = list
+                .as_array()
+                .expect("distributions")
+                .iter()
+                .find(|x| x["method"] == "BY_AREA")
+                .expect("the new distribution");
+            let payouts = &by_area["payouts"];
+            for e in payouts["edges"].as_array().expect("payouts") {
+                sum += quorum::graphql::scalars::parse_hundredths(
+                    e["node"]["amount"].as_str().unwrap_or_default(),
+                )
+                .expect("money");
+                count += 1;
+            }
+            if payouts["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+            after = payouts["pageInfo"]["endCursor"]
+                .as_str()
+                .map(str::to_string);
+        }
+        assert_eq!((count, sum), (households, 100_001), "{at}");
+        assert_eq!(
+            balance(&server, &member, &account["id"]).await,
+            fmt(running - 100_001)
         );
         server.stop().await;
     }

@@ -165,8 +165,22 @@ pub fn load_or_create_secret(
     }
     let secret: [u8; 32] = rand::random();
     let secret = hex::encode(secret);
-    std::fs::write(file, &secret)?;
+    write_private(file, secret.as_bytes())?;
     Ok(secret.into_bytes())
+}
+
+/// Writes a file only its owner may read: whoever reads the token secret can forge any role's
+/// token, and whoever reads the personal-data key can test guesses of identity numbers.
+fn write_private(file: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(file)?.write_all(contents)
 }
 
 /// Keyed hash (HMAC-SHA256, hex) of a piece of personal data such as an identity number, so that
@@ -182,6 +196,25 @@ pub fn personal_data_hash(key: &[u8], value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_generated_secret_is_kept_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nested/jwt.secret");
+        let first = load_or_create_secret(None, &file).unwrap();
+        assert_eq!(first.len(), 64);
+        assert_eq!(load_or_create_secret(None, &file).unwrap(), first);
+        assert_eq!(
+            load_or_create_secret(Some("given"), &file).unwrap(),
+            b"given"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
 
     #[test]
     fn tokens_round_trip_and_expire() {

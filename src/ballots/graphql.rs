@@ -10,7 +10,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use futures_util::{Stream, StreamExt};
 
 use super::choices::{self, ItemKind, MatterChoice, RawChoice};
-use super::lifecycle::{Action, BallotState};
+use super::lifecycle::{transition, Action, BallotState};
 use super::model::*;
 use super::progress::{self, Figures};
 use super::repo::{self, BallotDraft, Caster, ItemDraft, VoteRefusal};
@@ -983,6 +983,15 @@ impl BallotQuery {
         Ok(Ballot(readable_ballot(ctx, id).await?.0))
     }
 
+    /// The caller's vote on a ballot, if one of their voters has voted (as `Ballot.myVote`).
+    async fn my_vote(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ballot's id.")] ballot_id: ID,
+    ) -> Result<Option<VoteReceipt>> {
+        self.ballot(ctx, ballot_id).await?.my_vote(ctx).await
+    }
+
     /// Checks a vote receipt: whether that vote is in its ballot's hash chain and counted.
     async fn verify_receipt(
         &self,
@@ -1142,9 +1151,13 @@ impl BallotMutation {
         #[graphql(desc = "The changes.")] input: UpdateBallotInput,
     ) -> Result<Ballot> {
         let (b, _) = organizer_ballot(ctx, &input.ballot_id).await?;
-        if let Some(t) = &input.title {
-            check_text(t, input.description.as_deref().unwrap_or_default())?;
-        }
+        // The state first: changing a ballot that left the draft is a conflict whatever the
+        // changes (the transaction below checks it again against a concurrent submit).
+        transition(BallotState::from_db(&b.state), Action::Update).map_err(AppError::Conflict)?;
+        check_text(
+            input.title.as_deref().unwrap_or(&b.title),
+            input.description.as_deref().unwrap_or_default(),
+        )?;
         let opens_at = input.opens_at.map(naive).unwrap_or(b.opens_at);
         let closes_at = input.closes_at.map(naive).unwrap_or(b.closes_at);
         check_dates(opens_at, closes_at, ctx.clock().now())?;
@@ -1242,15 +1255,26 @@ impl BallotMutation {
         }
         let ballot_id = decode_id_of(NodeKind::Ballot, &input.ballot_id)?;
         let (b, _) = readable_ballot(ctx, ballot_id).await?;
-        if b.state != "OPEN" {
-            return Err(AppError::Conflict(format!(
-                "the ballot is {}, not open for voting",
-                b.state
-            ))
-            .into());
-        }
         let raw = raw_choices(&input.choices)?;
         let mut conn = ctx.db().conn().await.map_err(AppError::from)?;
+        let now = ctx.clock().now();
+        if b.state != "OPEN" || now >= b.closes_at {
+            // A retry of a vote that was counted before the ballot closed still gets its receipt.
+            if let Some(first) = repo::vote_by_idempotency_key(&mut conn, ballot_id, owner_id, &key)
+                .await
+                .map_err(AppError::from)?
+            {
+                return Ok(VoteReceipt(first));
+            }
+            let state = if b.state == "OPEN" {
+                "past its closing time"
+            } else {
+                b.state.as_str()
+            };
+            return Err(
+                AppError::Conflict(format!("the ballot is {state}, not open for voting")).into(),
+            );
+        }
         let mine = repo::voters_of_owner(&mut conn, ballot_id, owner_id)
             .await
             .map_err(AppError::from)?;
@@ -1278,15 +1302,7 @@ impl BallotMutation {
             owner_id,
             idempotency_key: Some(key),
         };
-        let vote = repo::cast_vote(
-            &mut conn,
-            ballot_id,
-            &voter,
-            &checked,
-            &caster,
-            ctx.clock().now(),
-        )
-        .await?;
+        let vote = repo::cast_vote(&mut conn, ballot_id, &voter, &checked, &caster, now).await?;
         drop(conn);
         ctx.bus().publish(Event::VotesCast { ballot_id });
         Ok(VoteReceipt(vote))
@@ -1309,10 +1325,14 @@ impl BallotMutation {
         if input.ballots.is_empty() || input.ballots.len() > 1000 {
             return Err(AppError::bad_input("a batch has 1 to 1,000 paper ballots").into());
         }
-        if b.state != "OPEN" {
+        if b.state != "OPEN" || ctx.clock().now() >= b.closes_at {
+            let state = if b.state == "OPEN" {
+                "past its closing time"
+            } else {
+                b.state.as_str()
+            };
             return Err(AppError::Conflict(format!(
-                "the ballot is {}: paper ballots are recorded while it is open",
-                b.state
+                "the ballot is {state}: paper ballots are recorded while it is open"
             ))
             .into());
         }

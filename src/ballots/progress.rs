@@ -151,8 +151,20 @@ fn item_figure(
         ItemKind::Election | ItemKind::Selection => {
             let ids: Vec<i64> = options.iter().map(|o| o.id).collect();
             let candidates = rules::candidate_counts(&ids, &c.options);
+            // These figures are shared by every subscriber and kept in the certified result, so
+            // candidate owners' names are masked here as they are for anyone but themselves.
+            let labels: HashMap<i64, String> = options
+                .iter()
+                .map(|o| {
+                    let label = match o.owner_id {
+                        Some(_) => crate::registry::rules::mask_name(&o.label),
+                        None => o.label.clone(),
+                    };
+                    (o.id, label)
+                })
+                .collect();
             let label_of: HashMap<i64, &str> =
-                options.iter().map(|o| (o.id, o.label.as_str())).collect();
+                labels.iter().map(|(id, l)| (*id, l.as_str())).collect();
             let quorum = quorum_met_on(participation.area, roll.area)
                 && quorum_met_on(participation.voters, roll.voters);
             let took_part = format!(

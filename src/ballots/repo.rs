@@ -510,6 +510,22 @@ pub async fn vote_of_voter(
         .optional()
 }
 
+/// The online vote an owner cast on a ballot with an idempotency key, if any.
+pub async fn vote_by_idempotency_key(
+    conn: &mut DbConnection,
+    ballot_id: i64,
+    owner_id: i64,
+    key: &str,
+) -> QResult<Option<VoteRow>> {
+    votes::table
+        .filter(votes::ballot_id.eq(ballot_id))
+        .filter(votes::cast_by_owner.eq(owner_id))
+        .filter(votes::idempotency_key.eq(key))
+        .first(conn)
+        .await
+        .optional()
+}
+
 pub async fn vote_by_hash(conn: &mut DbConnection, hash: &str) -> QResult<Option<VoteRow>> {
     votes::table
         .filter(votes::hash.eq(hash))
@@ -569,10 +585,13 @@ pub async fn write_vote(
     caster: &Caster,
     now: NaiveDateTime,
 ) -> Result<VoteRow, VoteRefusal> {
+    // Open, and not yet past its closing time: the scheduler closes it within a tick, and a
+    // vote in between must not count.
     let claimed = diesel::update(
         ballots::table
             .filter(ballots::id.eq(ballot_id))
-            .filter(ballots::state.eq("OPEN")),
+            .filter(ballots::state.eq("OPEN"))
+            .filter(ballots::closes_at.gt(now)),
     )
     .set((
         ballots::votes_cast.eq(ballots::votes_cast + 1),
@@ -769,24 +788,32 @@ pub fn counts_from_tallies(rows: &[TallyRow]) -> HashMap<i64, ItemCounts> {
 }
 
 /// Recounts a ballot from its votes, as tally rows would hold them.
-pub async fn recount(
-    conn: &mut DbConnection,
-    ballot_id: i64,
-) -> Result<BTreeMap<(i64, String), Weight>, AppError> {
+/// The full recount from the votes: per (item, choice) and, for the participation, in all.
+pub struct Recount {
+    pub by_choice: BTreeMap<(i64, String), Weight>,
+    pub participation: Weight,
+}
+
+pub async fn recount(conn: &mut DbConnection, ballot_id: i64) -> Result<Recount, AppError> {
     let rows: Vec<(String, i64)> = votes::table
         .inner_join(ballot_voters::table)
         .filter(votes::ballot_id.eq(ballot_id))
         .select((votes::choices, ballot_voters::area))
         .load(conn)
         .await?;
-    let mut out: BTreeMap<(i64, String), Weight> = BTreeMap::new();
+    let mut by_choice: BTreeMap<(i64, String), Weight> = BTreeMap::new();
+    let mut participation = Weight::default();
     for (text, area) in rows {
         let choices = choices::decode(&text)
             .ok_or_else(|| AppError::Internal(format!("undecodable vote on ballot {ballot_id}")))?;
+        participation = participation.plus(Weight::new(area, 1));
         for key in choices::tally_keys(&choices) {
-            let w = out.entry(key).or_default();
+            let w = by_choice.entry(key).or_default();
             *w = w.plus(Weight::new(area, 1));
         }
     }
-    Ok(out)
+    Ok(Recount {
+        by_choice,
+        participation,
+    })
 }

@@ -35,12 +35,18 @@ pub async fn close_and_tally(
         let tallies = repo::tallies_for(c, &[ballot_id]).await?;
         let recounted = repo::recount(c, ballot_id).await?;
         let mismatch = tallies.iter().find(|t| {
-            let r = recounted.get(&(t.item_id, t.choice.clone())).copied().unwrap_or_default();
+            let r = recounted.by_choice.get(&(t.item_id, t.choice.clone())).copied().unwrap_or_default();
             r != Weight::new(t.area, t.voters)
         });
-        let extra = recounted.keys().find(|k| !tallies.iter().any(|t| t.item_id == k.0 && t.choice == k.1));
-        if mismatch.is_some() || extra.is_some() {
-            let detail = format!("ballot {ballot_id}: the recount differs from the running tally ({mismatch:?} / {extra:?})");
+        let extra = recounted.by_choice.keys().find(|k| !tallies.iter().any(|t| t.item_id == k.0 && t.choice == k.1));
+        // The participation is the base of every quorum and majority: it is recounted too.
+        let running = Weight::new(b.participating_area, b.votes_cast);
+        let participation_differs = recounted.participation != running;
+        if mismatch.is_some() || extra.is_some() || participation_differs {
+            let detail = format!(
+                "ballot {ballot_id}: the recount differs from the running tally ({mismatch:?} / {extra:?} / participation {:?} recounted against {running:?} running)",
+                recounted.participation
+            );
             tracing::error!(integrity = true, "{detail}");
             diesel::update(ballots::table.find(ballot_id))
                 .set(ballots::integrity_error.eq(&detail))

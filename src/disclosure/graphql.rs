@@ -383,7 +383,11 @@ pub async fn current_contract(
     ctx: &Context<'_>,
     estate_id: i64,
 ) -> AppResult<Option<std::sync::Arc<ServiceContract>>> {
-    Ok(ctx.finance_loaders().contracts.load_one(estate_id).await?)
+    Ok(ctx
+        .disclosure_loaders()
+        .contracts
+        .load_one(estate_id)
+        .await?)
 }
 
 /// A house's monthly fee under the estate's current contract.
@@ -417,9 +421,18 @@ pub async fn estate_disclosures(
     } else {
         i64::MAX
     };
-    let mut conn = ctx.db().conn().await?;
-    let rows =
-        repo::disclosures_page(&mut conn, estate_id, kind, before, page.fetch_limit()).await?;
+    let key = super::loaders::DisclosurePageKey {
+        estate_id,
+        kind,
+        before_id: before,
+        limit: page.fetch_limit(),
+    };
+    let rows = ctx
+        .disclosure_loaders()
+        .pages
+        .load_one(key)
+        .await?
+        .unwrap_or_default();
     Ok(connection_from_rows(
         &page,
         rows,
@@ -430,15 +443,17 @@ pub async fn estate_disclosures(
 
 /// Facts compliance is computed from, per estate.
 #[derive(Default)]
-struct EstateFacts {
+pub struct EstateFacts {
     published: HashMap<String, Vec<(Option<String>, chrono::NaiveDateTime)>>,
     ledger_since: Option<NaiveDate>,
     common_fund_since: Option<NaiveDate>,
-    maintenance_fund: bool,
-    managed: bool,
+    /// Since when a maintenance-fund account exists (its yearly report is due from then).
+    maintenance_fund_since: Option<NaiveDate>,
+    /// Since when a company manages the estate (its work reports are due from then).
+    managed_since: Option<NaiveDate>,
 }
 
-async fn facts(
+pub(super) async fn facts(
     conn: &mut crate::db::DbConnection,
     estate_ids: &[i64],
 ) -> AppResult<HashMap<i64, EstateFacts>> {
@@ -482,18 +497,21 @@ async fn facts(
             "PUBLIC_INCOME_LEDGER" => {
                 f.ledger_since = Some(f.ledger_since.map_or(since, |s| s.min(since)))
             }
-            _ => f.maintenance_fund = true,
+            _ => {
+                f.maintenance_fund_since =
+                    Some(f.maintenance_fund_since.map_or(since, |s| s.min(since)))
+            }
         }
     }
-    let managed: Vec<i64> = estate_managements::table
+    let managed: Vec<(i64, chrono::NaiveDateTime)> = estate_managements::table
         .filter(estate_managements::estate_id.eq_any(estate_ids))
         .filter(estate_managements::until.is_null())
-        .select(estate_managements::estate_id)
+        .select((estate_managements::estate_id, estate_managements::since))
         .load(conn)
         .await?;
-    for e in managed {
+    for (e, since) in managed {
         if let Some(f) = out.get_mut(&e) {
-            f.managed = true;
+            f.managed_since = Some(since.date());
         }
     }
     Ok(out)
@@ -535,7 +553,19 @@ fn evaluate(f: &EstateFacts, today: NaiveDate, due_days: i64) -> Vec<ComplianceI
             });
         }
     }
-    if f.managed {
+    // A periodic report never published is due one period after the duty began.
+    let periodic = |kind: DisclosureKind, since: NaiveDate, every_days: i64| {
+        let l = last(kind);
+        let due = l.map_or(since, |at| at.date()) + chrono::Duration::days(every_days);
+        ComplianceItem {
+            kind,
+            last_published_at: l.map(utc),
+            next_due_on: Some(due),
+            overdue: due < today,
+            overdue_periods: vec![],
+        }
+    };
+    if let Some(managed_since) = f.managed_since {
         for kind in [DisclosureKind::ServiceContract, DisclosureKind::FeeStandard] {
             let l = last(kind);
             items.push(ComplianceItem {
@@ -546,26 +576,14 @@ fn evaluate(f: &EstateFacts, today: NaiveDate, due_days: i64) -> Vec<ComplianceI
                 overdue_periods: vec![],
             });
         }
-        let l = last(DisclosureKind::WorkReport);
-        let due = l.map_or(today, |at| at.date() + chrono::Duration::days(45));
-        items.push(ComplianceItem {
-            kind: DisclosureKind::WorkReport,
-            last_published_at: l.map(utc),
-            next_due_on: Some(due),
-            overdue: due < today,
-            overdue_periods: vec![],
-        });
+        items.push(periodic(DisclosureKind::WorkReport, managed_since, 45));
     }
-    if f.maintenance_fund {
-        let l = last(DisclosureKind::MaintenanceFundReport);
-        let due = l.map_or(today, |at| at.date() + chrono::Duration::days(396));
-        items.push(ComplianceItem {
-            kind: DisclosureKind::MaintenanceFundReport,
-            last_published_at: l.map(utc),
-            next_due_on: Some(due),
-            overdue: due < today,
-            overdue_periods: vec![],
-        });
+    if let Some(fund_since) = f.maintenance_fund_since {
+        items.push(periodic(
+            DisclosureKind::MaintenanceFundReport,
+            fund_since,
+            396,
+        ));
     }
     items
 }
@@ -575,10 +593,11 @@ pub async fn estate_compliance(
     ctx: &Context<'_>,
     estate_id: i64,
 ) -> AppResult<Vec<ComplianceItem>> {
-    let mut conn = ctx.db().conn().await?;
-    let f = facts(&mut conn, &[estate_id])
+    let f = ctx
+        .disclosure_loaders()
+        .compliance
+        .load_one(estate_id)
         .await?
-        .remove(&estate_id)
         .unwrap_or_default();
     Ok(evaluate(
         &f,

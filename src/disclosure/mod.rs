@@ -3,5 +3,6 @@
 //! publication duties; service contracts and fee standards.
 
 pub mod graphql;
+pub mod loaders;
 pub mod repo;
 pub mod rules;

@@ -1,7 +1,7 @@
 //! Publishing disclosures (one estate's chain is appended under a lock on the estate row) and
 //! generating statements from the accounts, never typed by hand.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -48,31 +48,61 @@ pub struct Publication {
     pub subject: i64,
 }
 
-/// The chain link of a disclosure: its estate, position, kind, title, period, content hash and
-/// publication time, after the previous link.
-#[allow(clippy::too_many_arguments)]
-fn link(
-    prev: &str,
+/// What a disclosure's chain link covers: everything published about it — its estate,
+/// position, kind, title, period, content hash, publication time, visibility end, the
+/// disclosure it corrects and who published it — so that none of it can change unnoticed.
+struct Linked<'a> {
     estate_id: i64,
     seq: i64,
-    kind: &str,
-    title: &str,
-    period: &str,
-    content_hash: &str,
-    published_at: &str,
-) -> String {
-    crate::chain::link(
-        prev,
-        &[
-            &estate_id.to_string(),
-            &seq.to_string(),
-            kind,
-            title,
-            period,
-            content_hash,
-            published_at,
-        ],
-    )
+    kind: &'a str,
+    title: &'a str,
+    period: Option<&'a str>,
+    content_hash: &'a str,
+    published_at: NaiveDateTime,
+    visible_until: Option<NaiveDateTime>,
+    supersedes: Option<i64>,
+    role: &'a str,
+    subject: i64,
+}
+
+impl Linked<'_> {
+    /// The link after `prev`.
+    fn link(&self, prev: &str) -> String {
+        crate::chain::link(
+            prev,
+            &[
+                &self.estate_id.to_string(),
+                &self.seq.to_string(),
+                self.kind,
+                self.title,
+                self.period.unwrap_or(""),
+                self.content_hash,
+                &rfc3339(self.published_at),
+                &self.visible_until.map(rfc3339).unwrap_or_default(),
+                &self.supersedes.map(|s| s.to_string()).unwrap_or_default(),
+                self.role,
+                &self.subject.to_string(),
+            ],
+        )
+    }
+}
+
+impl<'a> From<&'a DisclosureRow> for Linked<'a> {
+    fn from(r: &'a DisclosureRow) -> Self {
+        Linked {
+            estate_id: r.estate_id,
+            seq: r.chain_seq,
+            kind: &r.kind,
+            title: &r.title,
+            period: r.period.as_deref(),
+            content_hash: &r.content_hash,
+            published_at: r.published_at,
+            visible_until: r.visible_until,
+            supersedes: r.supersedes_id,
+            role: &r.published_by_role,
+            subject: r.published_by_subject,
+        }
+    }
 }
 
 fn rfc3339(t: NaiveDateTime) -> String {
@@ -120,16 +150,21 @@ pub async fn append(
     };
     let published_at = crate::db::truncate_micros(now);
     let c_hash = content_hash(&p.content);
-    let hash = link(
-        &prev,
-        p.estate_id,
+    let visible_until = p.visible_until.map(crate::db::truncate_micros);
+    let hash = Linked {
+        estate_id: p.estate_id,
         seq,
-        p.kind.as_db(),
-        &p.title,
-        p.period.as_deref().unwrap_or(""),
-        &c_hash,
-        &rfc3339(published_at),
-    );
+        kind: p.kind.as_db(),
+        title: &p.title,
+        period: p.period.as_deref(),
+        content_hash: &c_hash,
+        published_at,
+        visible_until,
+        supersedes: p.supersedes,
+        role: &p.role,
+        subject: p.subject,
+    }
+    .link(&prev);
     let id: i64 = diesel::insert_into(disclosures::table)
         .values((
             disclosures::estate_id.eq(p.estate_id),
@@ -142,7 +177,7 @@ pub async fn append(
             disclosures::prev_hash.eq(&prev),
             disclosures::hash.eq(&hash),
             disclosures::published_at.eq(published_at),
-            disclosures::visible_until.eq(p.visible_until),
+            disclosures::visible_until.eq(visible_until),
             disclosures::published_by_role.eq(&p.role),
             disclosures::published_by_subject.eq(p.subject),
             disclosures::supersedes_id.eq(p.supersedes),
@@ -189,35 +224,48 @@ pub async fn disclosures_page(
         .await?)
 }
 
-/// Recomputes an estate's chain from the first disclosure: true when every link holds.
-pub async fn chain_intact(conn: &mut DbConnection, estate_id: i64) -> Result<bool, AppError> {
+/// Recomputes each estate's chain from its first disclosure: true where every link holds.
+pub async fn chains_intact(
+    conn: &mut DbConnection,
+    estate_ids: &[i64],
+) -> Result<HashMap<i64, bool>, AppError> {
     let rows: Vec<DisclosureRow> = disclosures::table
-        .filter(disclosures::estate_id.eq(estate_id))
-        .order(disclosures::chain_seq)
+        .filter(disclosures::estate_id.eq_any(estate_ids))
+        .order((disclosures::estate_id, disclosures::chain_seq))
         .load(conn)
         .await?;
+    let mut by_estate: HashMap<i64, Vec<DisclosureRow>> =
+        estate_ids.iter().map(|e| (*e, Vec::new())).collect();
+    for r in rows {
+        by_estate.entry(r.estate_id).or_default().push(r);
+    }
+    Ok(by_estate
+        .into_iter()
+        .map(|(estate_id, rows)| (estate_id, chain_holds(estate_id, &rows)))
+        .collect())
+}
+
+/// Whether one estate's disclosures, in chain order, link from the genesis to the last.
+fn chain_holds(estate_id: i64, rows: &[DisclosureRow]) -> bool {
     let mut prev = genesis(estate_id);
     for (i, r) in rows.iter().enumerate() {
-        let h = link(
-            &prev,
-            r.estate_id,
-            r.chain_seq,
-            &r.kind,
-            &r.title,
-            r.period.as_deref().unwrap_or(""),
-            &content_hash(&r.content),
-            &rfc3339(r.published_at),
-        );
+        // The link over the content as stored now, not over the hash stored beside it.
+        let recomputed = content_hash(&r.content);
+        let h = Linked {
+            content_hash: &recomputed,
+            ..Linked::from(r)
+        }
+        .link(&prev);
         if r.chain_seq != i as i64 + 1
             || r.prev_hash != prev
             || r.content_hash != content_hash(&r.content)
             || r.hash != h
         {
-            return Ok(false);
+            return false;
         }
         prev = h;
     }
-    Ok(true)
+    true
 }
 
 async fn estate_accounts(

@@ -9,6 +9,7 @@ use futures_util::{Stream, StreamExt};
 use super::model::*;
 use super::repo::{self, EntryDraft, Recorder, Split};
 use crate::auth::{Role, Viewer};
+use crate::ballots::rules::MatterType;
 use crate::db::schema::*;
 use crate::error::{AppError, AppResult};
 use crate::events::Event;
@@ -747,7 +748,7 @@ impl FinanceMutation {
         let item_id = decode_id_of(NodeKind::BallotItem, &input.ballot_item_id)?;
         let account_id = decode_id_of(NodeKind::Account, &input.account_id)?;
         let mut conn = ctx.db().conn().await.map_err(AppError::from)?;
-        let item: Option<(i64, String, Option<String>, String)> = ballot_items::table
+        let item: Option<(i64, String, Option<String>, String, String)> = ballot_items::table
             .inner_join(ballots::table)
             .filter(ballot_items::id.eq(item_id))
             .select((
@@ -755,13 +756,14 @@ impl FinanceMutation {
                 ballots::state,
                 ballot_items::outcome,
                 ballot_items::kind,
+                ballot_items::matter_type,
             ))
             .first(&mut *conn)
             .await
             .optional()
             .map_err(AppError::from)?;
         drop(conn);
-        let (estate_id, state, outcome, kind) =
+        let (estate_id, state, outcome, kind, matter_type) =
             item.ok_or_else(|| AppError::not_found("no such ballot item"))?;
         let estate = readable_estate(ctx, estate_id).await?;
         if viewer.role != Role::CommitteeMember {
@@ -781,6 +783,17 @@ impl FinanceMutation {
         if kind != "MATTER" || state != "TALLIED" || outcome.as_deref() != Some("PASSED") {
             return Err(AppError::Conflict(
                 "a distribution needs a passed ballot item (tallied, PASSED)".into(),
+            )
+            .into());
+        }
+        // How public income is distributed is an "other major matter" (Civil Code Art. 278(9));
+        // a passed item of another kind (rules of procedure, the maintenance fund) decides
+        // nothing about it.
+        if matter_type != MatterType::OtherMajor.as_db() {
+            return Err(AppError::Conflict(
+                "a distribution needs a passed item on the distribution of public income \
+                 (matter type OTHER_MAJOR)"
+                    .into(),
             )
             .into());
         }
@@ -820,7 +833,7 @@ impl FinanceMutation {
             role: viewer.role.as_str(),
             subject: viewer.subject,
         };
-        let id = repo::distribute(
+        let distributed = repo::distribute(
             &mut conn,
             estate.id,
             item_id,
@@ -832,7 +845,7 @@ impl FinanceMutation {
         )
         .await?;
         let row: DistributionRow = distributions::table
-            .find(id)
+            .find(distributed.distribution_id)
             .first(&mut *conn)
             .await
             .map_err(AppError::from)?;
@@ -840,6 +853,10 @@ impl FinanceMutation {
         ctx.bus().publish(Event::AccountChanged {
             account_id,
             estate_id: estate.id,
+        });
+        ctx.bus().publish(Event::DisclosurePublished {
+            estate_id: estate.id,
+            disclosure_id: distributed.disclosure_id,
         });
         Ok(Distribution(row))
     }
@@ -886,8 +903,6 @@ impl FinanceSubscription {
 /// Loaders of finances.
 pub struct FinanceLoaders {
     pub accounts: async_graphql::dataloader::DataLoader<AccountsByEstate>,
-    pub contracts:
-        async_graphql::dataloader::DataLoader<crate::disclosure::graphql::ContractByEstate>,
 }
 
 impl FinanceLoaders {
@@ -896,11 +911,6 @@ impl FinanceLoaders {
         let delay = crate::registry::loaders::LOADER_DELAY;
         Self {
             accounts: DataLoader::new(AccountsByEstate(db.clone()), tokio::spawn).delay(delay),
-            contracts: DataLoader::new(
-                crate::disclosure::graphql::ContractByEstate(db.clone()),
-                tokio::spawn,
-            )
-            .delay(delay),
         }
     }
 }

@@ -223,12 +223,28 @@ pub async fn import_statement(
             }
         }
         if let Some(first) = outcome.imported.first() {
-            if account.entry_count > 0 && first.balance - first.amount != account.balance_fen {
+            // A statement continues the bank's own balance after its last imported row, not the
+            // running balance: a distribution booked since is provisional until the bank's row
+            // for it arrives, and the bank's balance then stands.
+            let last_bank_balance: Option<i64> = account_entries::table
+                .filter(account_entries::account_id.eq(account.id))
+                .filter(account_entries::source.eq("BANK_IMPORT"))
+                .order(account_entries::seq.desc())
+                .select(account_entries::balance_fen)
+                .first(c)
+                .await
+                .optional()?;
+            let stands_at = last_bank_balance
+                .or((account.entry_count > 0).then_some(account.balance_fen));
+            let continues_from = first.balance.checked_sub(first.amount).ok_or_else(|| {
+                AppError::bad_input(format!("line {}: amount or balance out of range", first.line))
+            })?;
+            if let Some(stands_at) = stands_at.filter(|b| *b != continues_from) {
                 return Err(AppError::bad_input(format!(
                     "line {}: balance break: the account stands at {}, the statement continues from {}",
                     first.line,
-                    crate::graphql::scalars::format_hundredths(account.balance_fen),
-                    crate::graphql::scalars::format_hundredths(first.balance - first.amount)
+                    crate::graphql::scalars::format_hundredths(stands_at),
+                    crate::graphql::scalars::format_hundredths(continues_from)
                 )));
             }
             let drafts: Vec<EntryDraft> = outcome
@@ -288,10 +304,26 @@ pub async fn reverse(
             .await
             .optional()?
             .ok_or_else(|| AppError::not_found("no such entry"))?;
-        if original.source == "REVERSAL" {
-            return Err(AppError::Conflict(
-                "a reversal is not reversed: record a new entry instead".into(),
-            ));
+        match original.source.as_str() {
+            "REVERSAL" => {
+                return Err(AppError::Conflict(
+                    "a reversal is not reversed: record a new entry instead".into(),
+                ))
+            }
+            // The bank's statement is the record of a bank account: its rows are corrected by
+            // the bank's own later rows, which the next import brings.
+            "BANK_IMPORT" => {
+                return Err(AppError::Conflict(
+                    "a bank statement row is corrected by the bank, in a later statement".into(),
+                ))
+            }
+            // Reversing the debit would leave the payouts and their disclosure standing.
+            "DISTRIBUTION" => {
+                return Err(AppError::Conflict(
+                    "a distribution's debit is not reversed: its payouts stand once made".into(),
+                ))
+            }
+            _ => {}
         }
         let account = lock_account(c, original.account_id).await?;
         let already: i64 = account_entries::table
@@ -346,7 +378,7 @@ pub async fn distribute(
     total: i64,
     by: Recorder,
     now: NaiveDateTime,
-) -> Result<i64, AppError> {
+) -> Result<Distributed, AppError> {
     conn.transaction(async |c| {
         let account = lock_account(c, account_id).await?;
         if account.estate_id != estate_id {
@@ -428,7 +460,15 @@ pub async fn distribute(
             })
             .returning(distributions::id)
             .get_result(c)
-            .await?;
+            .await
+            .map_err(|e| {
+                // Two committee members distributing the same item at once, from two accounts.
+                if is_unique_violation(&e) {
+                    AppError::Conflict("this ballot item has already been distributed".into())
+                } else {
+                    AppError::from(e)
+                }
+            })?;
         let payouts_rows: Vec<NewPayout> = recipients
             .iter()
             .zip(shares)
@@ -451,7 +491,7 @@ pub async fn distribute(
             "largestPayout": crate::graphql::scalars::format_hundredths(max),
         })
         .to_string();
-        crate::disclosure::repo::append(
+        let disclosure = crate::disclosure::repo::append(
             c,
             &crate::disclosure::repo::Publication {
                 estate_id,
@@ -467,7 +507,16 @@ pub async fn distribute(
             now,
         )
         .await?;
-        Ok(distribution_id)
+        Ok(Distributed {
+            distribution_id,
+            disclosure_id: disclosure.id,
+        })
     })
     .await
+}
+
+/// What a distribution wrote: the distribution and its disclosure.
+pub struct Distributed {
+    pub distribution_id: i64,
+    pub disclosure_id: i64,
 }

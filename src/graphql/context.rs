@@ -7,6 +7,7 @@ use crate::ballots::hub::ProgressHub;
 use crate::ballots::loaders::BallotLoaders;
 use crate::ballots::scheduler::Clock;
 use crate::db::Db;
+use crate::disclosure::loaders::DisclosureLoaders;
 use crate::error::{AppError, AppResult};
 use crate::events::Bus;
 use crate::finance::graphql::FinanceLoaders;
@@ -24,6 +25,7 @@ pub struct RequestData {
     pub registry: RegistryLoaders,
     pub ballots: BallotLoaders,
     pub finance: FinanceLoaders,
+    pub disclosures: DisclosureLoaders,
 }
 
 impl RequestData {
@@ -32,6 +34,7 @@ impl RequestData {
         let registry = RegistryLoaders::new(&db);
         let ballots = BallotLoaders::new(&db);
         let finance = FinanceLoaders::new(&db);
+        let disclosures = DisclosureLoaders::new(&db);
         Self {
             viewer,
             db,
@@ -42,6 +45,7 @@ impl RequestData {
             registry,
             ballots,
             finance,
+            disclosures,
         }
     }
 }
@@ -76,6 +80,10 @@ pub trait ContextExt {
 
     fn finance_loaders(&self) -> &FinanceLoaders {
         &self.data_of_request().finance
+    }
+
+    fn disclosure_loaders(&self) -> &DisclosureLoaders {
+        &self.data_of_request().disclosures
     }
 
     fn hub(&self) -> &ProgressHub {

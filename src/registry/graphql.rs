@@ -522,8 +522,8 @@ impl Estate {
 
     /// True when the estate's chain of disclosures recomputes from the first to the last.
     async fn disclosure_chain_intact(&self, ctx: &Context<'_>) -> Result<bool> {
-        let mut conn = ctx.db().conn().await.map_err(AppError::from)?;
-        Ok(crate::disclosure::repo::chain_intact(&mut conn, self.0.id).await?)
+        let intact = ctx.disclosure_loaders().chains.load_one(self.0.id).await?;
+        Ok(intact.unwrap_or(true))
     }
 
     /// Per required kind of disclosure: the last publication, the next due date, overdue or not.
@@ -827,18 +827,27 @@ impl Owner {
         }
     }
 
-    /// Whether the owner's identity is verified (verified owners count as registered).
-    async fn verification_status(&self) -> VerificationStatus {
-        match self.0.verification_status.as_str() {
+    /// Whether the owner's identity is verified (verified owners count as registered); null for
+    /// anyone but the owner themself and city administrators, since it is identity data (the
+    /// estate's registration rate gives the share to everyone).
+    async fn verification_status(&self, ctx: &Context<'_>) -> Result<Option<VerificationStatus>> {
+        if !ctx.viewer()?.may_see_full_name_of(self.0.id) {
+            return Ok(None);
+        }
+        Ok(Some(match self.0.verification_status.as_str() {
             "VERIFIED" => VerificationStatus::Verified,
             "REJECTED" => VerificationStatus::Rejected,
             _ => VerificationStatus::Unverified,
-        }
+        }))
     }
 
-    /// When the identity was verified.
-    async fn verified_at(&self) -> Option<DateTime<Utc>> {
-        self.0.verified_at.map(utc)
+    /// When the identity was verified; null for anyone but the owner themself and city
+    /// administrators.
+    async fn verified_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        if !ctx.viewer()?.may_see_full_name_of(self.0.id) {
+            return Ok(None);
+        }
+        Ok(self.0.verified_at.map(utc))
     }
 
     /// The houses the owner currently owns, limited to estates the viewer may read.
