@@ -449,6 +449,61 @@ async fn the_roll_follows_spc_arts_8_and_9_and_stays_frozen() {
             .expect("voters")
             .iter()
             .all(|v| v["label"] != "1号楼1单元101"));
+        // A co-owned house held by no one else's set is one voter: the first co-owner's ballot
+        // is its vote, the second co-owner's is a conflict.
+        let (address, _, _, co_owners) = houses
+            .iter()
+            .find(|(address, _, developer, owners)| {
+                !developer
+                    && owners.len() == 2
+                    && houses
+                        .iter()
+                        .filter(|h| {
+                            h.3.iter().copied().collect::<BTreeSet<_>>()
+                                == owners.iter().copied().collect::<BTreeSet<_>>()
+                        })
+                        .count()
+                        == 1
+                    && address != "1号楼1单元101"
+            })
+            .expect("the demo has co-owned houses");
+        let voters_q = "query($id: ID!) { ballot(id: $id) { myVoters { id label } } }";
+        let item = server
+            .data(
+                &member,
+                "query($id: ID!) { ballot(id: $id) { items { id } } }",
+                json!({"id": ballot}),
+            )
+            .await["ballot"]["items"][0]["id"]
+            .clone();
+        let mut answers = Vec::new();
+        for (n, owner) in co_owners.iter().enumerate() {
+            let token = server.token(Role::Owner, *owner);
+            let d = server.data(&token, voters_q, json!({"id": ballot})).await;
+            let voter = d["ballot"]["myVoters"]
+                .as_array()
+                .expect("voters")
+                .iter()
+                .find(|v| v["label"] == address.as_str())
+                .unwrap_or_else(|| {
+                    panic!("[{backend:?}] {address} is a voter of each co-owner: {d}")
+                })["id"]
+                .clone();
+            let mut input = vote_input(&ballot, &item, "AGREE", &format!("co-owner-{n}"));
+            input["input"]["voterId"] = voter;
+            answers.push(server.gql(Some(&token), CAST, input).await);
+        }
+        assert!(
+            answers[0].get("errors").is_none(),
+            "[{backend:?}] {}",
+            answers[0]
+        );
+        assert_eq!(
+            code(&answers[1]),
+            "CONFLICT",
+            "[{backend:?}] {}",
+            answers[1]
+        );
         server.stop().await;
     }
 }

@@ -161,6 +161,31 @@ async fn bank_statements_import_idempotently_and_refuse_bad_rows() {
             code(&server.gql(Some(&owner), IMPORT, input(&first)).await),
             "FORBIDDEN"
         );
+        // The optional category column classifies rows; an unknown category is refused.
+        let classified = "date,reference,counterparty,amount,currency,balance,memo,category\n\
+            2026-03-20,M005,停车公司,500.00,CNY,98500.50,停车费,PARKING\n";
+        let d = server.data(&member, IMPORT, input(classified)).await;
+        assert_eq!(d["importBankStatement"]["imported"], 1);
+        let d = server
+            .data(
+                &member,
+                "query($id: ID!) { node(id: $id) { ... on Account { entries(first: 1) { edges { node { category } } } } } }",
+                json!({"id": account}),
+            )
+            .await;
+        assert_eq!(
+            d["node"]["entries"]["edges"][0]["node"]["category"], "PARKING",
+            "{d}"
+        );
+        let b = server
+            .gql(
+                Some(&member),
+                IMPORT,
+                input("date,reference,counterparty,amount,currency,balance,memo,category\n2026-03-21,M006,x,1.00,CNY,98501.50,m,CAR_WASH\n"),
+            )
+            .await;
+        assert_eq!(code(&b), "BAD_USER_INPUT", "{b}");
+        assert!(message(&b).contains("line 2: category"), "{b}");
         server.stop().await;
     }
 }

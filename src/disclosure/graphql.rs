@@ -228,7 +228,7 @@ pub struct IncomeFilter {
 pub struct IncomeRow {
     /// The quarter (when grouped by quarter).
     pub quarter: Option<String>,
-    /// The category (when grouped by category); UNCLASSIFIED for bank rows.
+    /// The category (when grouped by category); UNCLASSIFIED for bank rows imported without one.
     pub category: Option<String>,
     /// The estate's name (when grouped by estate).
     pub estate: Option<String>,

@@ -939,3 +939,18 @@ impl async_graphql::dataloader::Loader<i64> for AccountsByEstate {
         Ok(map)
     }
 }
+
+#[cfg(test)]
+mod category_tests {
+    use super::IncomeCategory;
+
+    #[test]
+    fn categories_match_the_statement_rules() {
+        use async_graphql::resolver_utils::EnumType;
+        let names: Vec<&str> = IncomeCategory::items()
+            .iter()
+            .map(|i| i.value.as_db())
+            .collect();
+        assert_eq!(names, super::super::rules::CATEGORIES);
+    }
+}

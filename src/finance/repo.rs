@@ -257,7 +257,7 @@ pub async fn import_statement(
                     amount: r.amount,
                     bank_balance: Some(r.balance),
                     memo: r.memo.clone(),
-                    category: None,
+                    category: r.category.clone(),
                     period: None,
                     source: "BANK_IMPORT",
                     reverses: None,

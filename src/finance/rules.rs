@@ -49,10 +49,26 @@ pub struct StatementRow {
     /// The balance after this row, in fen.
     pub balance: i64,
     pub memo: String,
+    /// The public-income category the committee gives the row (one of [`CATEGORIES`]), if any.
+    pub category: Option<String>,
 }
 
 /// The columns a statement must have, in this order.
 pub const STATEMENT_HEADER: &str = "date,reference,counterparty,amount,currency,balance,memo";
+
+/// The same with the optional last column that classifies each row for the public-income
+/// statements (a bank knows nothing of parking or advertising; the committee does).
+pub const STATEMENT_HEADER_WITH_CATEGORY: &str =
+    "date,reference,counterparty,amount,currency,balance,memo,category";
+
+/// The categories of public income, as stored (the GraphQL enum `IncomeCategory`).
+pub const CATEGORIES: [&str; 5] = [
+    "PARKING",
+    "ADVERTISING",
+    "VENUE_RENTAL",
+    "ELEVATOR_ADVERTISING",
+    "OTHER",
+];
 
 /// Splits one CSV line into fields: commas separate, double quotes enclose fields that contain
 /// commas or quotes ("" is a quote inside them).
@@ -110,19 +126,29 @@ pub fn parse_statement(
     let Some((_, header)) = lines.next() else {
         return Err("the statement is empty".into());
     };
-    let header = header.trim_start_matches('\u{feff}').trim();
-    if header.replace(' ', "").to_lowercase() != STATEMENT_HEADER {
-        return Err(format!("line 1: the header must be `{STATEMENT_HEADER}`"));
-    }
+    let header = header
+        .trim_start_matches('\u{feff}')
+        .trim()
+        .replace(' ', "")
+        .to_lowercase();
+    let columns = match header.as_str() {
+        STATEMENT_HEADER => 7,
+        STATEMENT_HEADER_WITH_CATEGORY => 8,
+        _ => {
+            return Err(format!(
+                "line 1: the header must be `{STATEMENT_HEADER}` (or with `,category` at the end)"
+            ))
+        }
+    };
     let mut rows = Vec::new();
     let mut previous = opening_balance;
     for (index, raw) in lines {
         let line = index + 1;
         let fields =
             csv_fields(raw.trim_end_matches('\r')).map_err(|e| format!("line {line}: {e}"))?;
-        if fields.len() != 7 {
+        if fields.len() != columns {
             return Err(format!(
-                "line {line}: expected 7 fields, found {}",
+                "line {line}: expected {columns} fields, found {}",
                 fields.len()
             ));
         }
@@ -158,6 +184,16 @@ pub fn parse_statement(
                 ));
             }
         }
+        let category = match fields.get(7).map(|c| c.trim()) {
+            None | Some("") => None,
+            Some(c) if CATEGORIES.contains(&c) => Some(c.to_string()),
+            Some(c) => {
+                return Err(format!(
+                    "line {line}: category {c:?} is not one of {}",
+                    CATEGORIES.join(", ")
+                ))
+            }
+        };
         previous = Some(balance);
         rows.push(StatementRow {
             line,
@@ -167,6 +203,7 @@ pub fn parse_statement(
             amount,
             balance,
             memo: f(6).to_string(),
+            category,
         });
     }
     let mut seen = std::collections::HashSet::new();
@@ -225,6 +262,24 @@ mod tests {
         assert_eq!(rows[0].memo, "停车费, 12月");
         assert_eq!(rows[1].balance, 11_170_050);
         assert_eq!(rows[1].line, 3);
+    }
+
+    #[test]
+    fn rows_may_carry_a_category() {
+        let csv = format!("{STATEMENT_HEADER_WITH_CATEGORY}\n2026-01-05,B1,停车公司,10.00,CNY,10.00,停车费,PARKING\n2026-01-06,B2,银行,-1.00,CNY,9.00,手续费,\n");
+        let rows = parse_statement(&csv, None).unwrap();
+        assert_eq!(rows[0].category.as_deref(), Some("PARKING"));
+        assert_eq!(rows[1].category, None);
+        let csv = format!(
+            "{STATEMENT_HEADER_WITH_CATEGORY}\n2026-01-05,B1,x,10.00,CNY,10.00,m,CAR_WASH\n"
+        );
+        let e = parse_statement(&csv, None).unwrap_err();
+        assert!(e.contains("line 2: category \"CAR_WASH\""), "{e}");
+        // Without the column in the header, an eighth field is an error.
+        let csv = format!("{STATEMENT_HEADER}\n2026-01-05,B1,x,10.00,CNY,10.00,m,PARKING\n");
+        assert!(parse_statement(&csv, None)
+            .unwrap_err()
+            .contains("expected 7 fields"));
     }
 
     #[test]

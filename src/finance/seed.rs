@@ -56,31 +56,38 @@ pub async fn seed_demo_finances(
         .await?;
     // Two years of monthly statements: parking, advertising, venue rental, elevator ads, and
     // the account's small costs.
-    let mut csv = String::from("date,reference,counterparty,amount,currency,balance,memo\n");
+    let mut csv = format!("{}\n", super::rules::STATEMENT_HEADER_WITH_CATEGORY);
     let mut balance: i64 = 0;
     let mut n = 0;
     for month in 0..24 {
         let (y, m) = (2023 + month / 12, (month % 12) as u32 + 1);
-        let rows: [(&str, i64, &str); 5] = [
+        let rows: [(&str, i64, &str, &str); 5] = [
             (
                 "青岛泊安停车管理有限公司",
                 4_150_000 + (month as i64 % 5) * 120_000,
                 "地面停车位收益",
+                "PARKING",
             ),
-            ("青岛分众传媒有限公司", 980_000, "电梯广告收益"),
+            (
+                "青岛分众传媒有限公司",
+                980_000,
+                "电梯广告收益",
+                "ELEVATOR_ADVERTISING",
+            ),
             (
                 "青岛鑫源广告有限公司",
                 420_000 + (month as i64 % 3) * 15_000,
                 "道闸及宣传栏广告",
+                "ADVERTISING",
             ),
-            ("业主活动室租用", 86_000, "会所场地租金"),
-            ("青岛农商银行", -2_500, "账户管理费"),
+            ("业主活动室租用", 86_000, "会所场地租金", "VENUE_RENTAL"),
+            ("青岛农商银行", -2_500, "账户管理费", "OTHER"),
         ];
-        for (day, (counterparty, amount, memo)) in rows.iter().enumerate() {
+        for (day, (counterparty, amount, memo, category)) in rows.iter().enumerate() {
             n += 1;
             balance += amount;
             csv.push_str(&format!(
-                "{},YJ{y}{m:02}{:03},{counterparty},{},CNY,{},{memo}\n",
+                "{},YJ{y}{m:02}{:03},{counterparty},{},CNY,{},{memo},{category}\n",
                 date(y, m, 5 + day as u32 * 4),
                 n,
                 format_hundredths(*amount),
