@@ -141,3 +141,53 @@ async fn ballots_under_estates_cost_the_same_for_one_estate_as_for_three() {
         server.stop().await;
     }
 }
+
+const DISCLOSURES: &str = r#"query Disclosures($first: Int) {
+  estates(first: $first) {
+    edges { node { name disclosureChainIntact
+      disclosureCompliance { kind overdue nextDueOn }
+      serviceContract { startsOn }
+      disclosures(first: 5) { edges { node { kind title } } }
+    } }
+  }
+}"#;
+
+#[tokio::test]
+async fn disclosures_under_estates_cost_the_same_for_one_estate_as_for_four() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    for backend in backends() {
+        let server = TestServer::start(backend, Seed::Demo).await;
+        let admin = server.demo_token(Role::CityAdmin);
+        let mut costs = Vec::new();
+        for first in [1, 4] {
+            let mut fewest = u64::MAX;
+            // As above: the fewest of three runs, since a busy machine can only add statements.
+            for _ in 0..3 {
+                let body = server
+                    .gql_with_headers(
+                        Some(&admin),
+                        DISCLOSURES,
+                        json!({ "first": first }),
+                        &[("x-quorum-debug", "cost")],
+                    )
+                    .await;
+                assert!(body.get("errors").is_none(), "{body:#}");
+                let estates = body["data"]["estates"]["edges"]
+                    .as_array()
+                    .map_or(0, Vec::len);
+                assert_eq!(estates, first as usize, "the demo has four estates");
+                fewest = fewest.min(
+                    body["extensions"]["cost"]["dbStatements"]
+                        .as_u64()
+                        .expect("cost"),
+                );
+            }
+            costs.push(fewest);
+        }
+        assert_eq!(
+            costs[0], costs[1],
+            "[{backend:?}] statements grew with the number of estates"
+        );
+        server.stop().await;
+    }
+}

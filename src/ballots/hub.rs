@@ -88,18 +88,24 @@ impl ProgressHub {
                 } => found,
             };
             if !woke {
-                break;
+                // The last subscriber left. Under the lock `watch` subscribes under, so that one
+                // arriving just now either finds this task still serving or starts a new one.
+                let Ok(mut channels) = self.channels.lock() else {
+                    return;
+                };
+                if tx.receiver_count() > 0 {
+                    continue;
+                }
+                if channels
+                    .get(&ballot_id)
+                    .is_some_and(|t| t.same_channel(&tx))
+                {
+                    channels.remove(&ballot_id);
+                }
+                return;
             }
             // Let the burst finish: everything arriving in the next 250 ms is one recomputation.
             tokio::time::sleep(COALESCE).await;
-        }
-        if let Ok(mut channels) = self.channels.lock() {
-            if channels
-                .get(&ballot_id)
-                .is_some_and(|t| t.same_channel(&tx))
-            {
-                channels.remove(&ballot_id);
-            }
         }
     }
 

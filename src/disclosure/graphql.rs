@@ -321,7 +321,7 @@ pub struct FeeStandard {
 }
 
 /// The service contract in force for each estate, with its fee standards.
-pub struct ContractByEstate(pub crate::db::Db);
+pub struct ContractByEstate(pub crate::db::Db, pub crate::ballots::scheduler::Clock);
 
 impl async_graphql::dataloader::Loader<i64> for ContractByEstate {
     type Value = std::sync::Arc<ServiceContract>;
@@ -333,7 +333,8 @@ impl async_graphql::dataloader::Loader<i64> for ContractByEstate {
     ) -> std::result::Result<HashMap<i64, Self::Value>, Self::Error> {
         let err = |e: &dyn std::fmt::Display| crate::registry::loaders::LoadError(e.to_string());
         let mut conn = self.0.conn().await.map_err(|e| err(&e))?;
-        let today = chrono::Utc::now().date_naive();
+        // The server's clock, which the rest of the API (and the tests) go by.
+        let today = self.1.now().date();
         let rows: Vec<(i64, i64, i64, NaiveDate, NaiveDate, String, String)> =
             service_contracts::table
                 .filter(service_contracts::estate_id.eq_any(keys))

@@ -148,9 +148,9 @@ pub struct DisclosureLoaders {
 }
 
 impl DisclosureLoaders {
-    pub fn new(db: &Db) -> Self {
+    pub fn new(db: &Db, clock: &crate::ballots::scheduler::Clock) -> Self {
         Self {
-            contracts: DataLoader::new(ContractByEstate(db.clone()), tokio::spawn)
+            contracts: DataLoader::new(ContractByEstate(db.clone(), clock.clone()), tokio::spawn)
                 .delay(LOADER_DELAY),
             compliance: DataLoader::new(ComplianceFactsByEstate(db.clone()), tokio::spawn)
                 .delay(LOADER_DELAY),

@@ -34,7 +34,7 @@ impl RequestData {
         let registry = RegistryLoaders::new(&db);
         let ballots = BallotLoaders::new(&db);
         let finance = FinanceLoaders::new(&db);
-        let disclosures = DisclosureLoaders::new(&db);
+        let disclosures = DisclosureLoaders::new(&db, &state.clock);
         Self {
             viewer,
             db,
