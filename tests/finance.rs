@@ -40,6 +40,41 @@ fn number(id: &Value) -> i64 {
         .expect("numeric id")
 }
 
+/// Every payout, in fen, of 逸景公馆's distribution made by `method`, all pages through.
+async fn payouts(server: &TestServer, token: &str, method: &str) -> Vec<i64> {
+    let mut amounts = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let d = server
+            .data(
+                token,
+                r#"query($after: String) { estate(id: "RXN0YXRlOjE=") { accounts { edges { node { distributions { method payouts(first: 100, after: $after) { edges { node { amount } } pageInfo { hasNextPage endCursor } } } } } } } }"#,
+                json!({"after": after}),
+            )
+            .await;
+        let distributions = d["estate"]["accounts"]["edges"][0]["node"]["distributions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let page = &distributions
+            .iter()
+            .find(|x| x["method"] == method)
+            .unwrap_or_else(|| panic!("no {method} distribution: {d}"))["payouts"];
+        for e in page["edges"].as_array().expect("payouts") {
+            amounts.push(
+                quorum::graphql::scalars::parse_hundredths(
+                    e["node"]["amount"].as_str().unwrap_or_default(),
+                )
+                .expect("money"),
+            );
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            return amounts;
+        }
+        after = page["pageInfo"]["endCursor"].as_str().map(str::to_string);
+    }
+}
+
 fn statement(rows: &[&str]) -> String {
     let mut s = String::from("date,reference,counterparty,amount,currency,balance,memo\n");
     for r in rows {
@@ -306,36 +341,15 @@ async fn distributions_pay_exactly_to_the_fen_and_only_after_a_passed_item() {
             json!({"amount": "-420000.00", "source": "DISTRIBUTION"})
         );
         // The payouts, all 842 pages through, sum exactly to the total.
-        let mut sum = 0i64;
-        let mut count = 0;
-        let mut after: Option<String> = None;
-        loop {
-            let d = server
-                .data(
-                    &member,
-                    r#"query($after: String) { estate(id: "RXN0YXRlOjE=") { accounts { edges { node { distributions { payouts(first: 100, after: $after) { edges { node { amount } } pageInfo { hasNextPage endCursor } } } } } } } }"#,
-                    json!({"after": after}),
-                )
-                .await;
-            let payouts =
-                &d["estate"]["accounts"]["edges"][0]["node"]["distributions"][0]["payouts"];
-            for e in payouts["edges"].as_array().expect("payouts") {
-                let amount = quorum::graphql::scalars::parse_hundredths(
-                    e["node"]["amount"].as_str().unwrap_or_default(),
-                )
-                .expect("money");
-                assert!(amount == 49_881 || amount == 49_882, "{amount}");
-                sum += amount;
-                count += 1;
-            }
-            if payouts["pageInfo"]["hasNextPage"] != true {
-                break;
-            }
-            after = payouts["pageInfo"]["endCursor"]
-                .as_str()
-                .map(str::to_string);
-        }
-        assert_eq!((count, sum), (842, 42_000_000));
+        let amounts = payouts(&server, &member, "PER_HOUSEHOLD").await;
+        assert!(
+            amounts.iter().all(|a| *a == 49_881 || *a == 49_882),
+            "{amounts:?}"
+        );
+        assert_eq!(
+            (amounts.len(), amounts.iter().sum::<i64>()),
+            (842, 42_000_000)
+        );
         // The same item again, an item that did not pass, or more than the balance: refused.
         let create = "mutation($input: CreateDistributionInput!) { createDistribution(input: $input) { total } }";
         let item = distribution["ballotItemId"].clone();
@@ -525,40 +539,12 @@ async fn the_money_follows_from_the_bank_to_a_distribution_by_area() {
             "{at} {pushed}"
         );
         // The payouts sum exactly to the awkward total.
-        let mut sum = 0i64;
-        let mut count = 0i64;
-        let mut after: Option<String> = None;
-        loop {
-            let d = server
-                .data(
-                    &member,
-                    r#"query($after: String) { estate(id: "RXN0YXRlOjE=") { accounts { edges { node { distributions { method payouts(first: 100, after: $after) { edges { node { amount } } pageInfo { hasNextPage endCursor } } } } } } } }"#,
-                    json!({"after": after}),
-                )
-                .await;
-            let list = &d["estate"]["accounts"]["edges"][0]["node"]["distributions"];
-            let by_area = list
-                .as_array()
-                .expect("distributions")
-                .iter()
-                .find(|x| x["method"] == "BY_AREA")
-                .expect("the new distribution");
-            let payouts = &by_area["payouts"];
-            for e in payouts["edges"].as_array().expect("payouts") {
-                sum += quorum::graphql::scalars::parse_hundredths(
-                    e["node"]["amount"].as_str().unwrap_or_default(),
-                )
-                .expect("money");
-                count += 1;
-            }
-            if payouts["pageInfo"]["hasNextPage"] != true {
-                break;
-            }
-            after = payouts["pageInfo"]["endCursor"]
-                .as_str()
-                .map(str::to_string);
-        }
-        assert_eq!((count, sum), (households, 100_001), "{at}");
+        let amounts = payouts(&server, &member, "BY_AREA").await;
+        assert_eq!(
+            (amounts.len() as i64, amounts.iter().sum::<i64>()),
+            (households, 100_001),
+            "{at}"
+        );
         assert_eq!(
             balance(&server, &member, &account["id"]).await,
             fmt(running - 100_001)

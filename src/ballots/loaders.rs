@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use diesel_async::RunQueryDsl;
 
 use super::choices::ItemKind;
 use super::lifecycle::BallotState;
@@ -107,32 +106,19 @@ impl Loader<BallotPageKey> for BallotPagesByEstate {
                 .map(i64::to_string)
                 .collect::<Vec<_>>()
                 .join(",");
-            let mut conditions = format!("b.estate_id IN ({ids}) AND b.id < {before_id}");
+            let mut conditions = format!("t.estate_id IN ({ids}) AND t.id < {before_id}");
             if let Some(s) = state {
-                conditions.push_str(&format!(" AND b.state = '{}'", s.as_db()));
+                conditions.push_str(&format!(" AND t.state = '{}'", s.as_db()));
             }
             if let Some(k) = item_kind {
                 conditions.push_str(&format!(
-                    " AND b.id IN (SELECT ballot_id FROM ballot_items WHERE kind = '{}')",
+                    " AND t.id IN (SELECT ballot_id FROM ballot_items WHERE kind = '{}')",
                     k.as_db()
                 ));
             }
-            let sql = format!(
-                "SELECT id FROM (SELECT b.id, ROW_NUMBER() OVER (PARTITION BY b.estate_id ORDER BY b.id DESC) AS rn \
-                 FROM ballots b WHERE {conditions}) ranked WHERE rn <= {limit}"
-            );
-            #[derive(diesel::QueryableByName)]
-            struct Id {
-                #[diesel(sql_type = diesel::sql_types::BigInt)]
-                id: i64,
-            }
-            let ids: Vec<i64> = diesel::sql_query(sql)
-                .load::<Id>(&mut *conn)
+            let ids = crate::db::newest_ids_per_estate(&mut conn, "ballots", &conditions, limit)
                 .await
-                .map_err(load_error)?
-                .into_iter()
-                .map(|r| r.id)
-                .collect();
+                .map_err(load_error)?;
             let mut rows = repo::ballots_by_ids(&mut conn, &ids)
                 .await
                 .map_err(load_error)?;

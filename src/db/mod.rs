@@ -292,6 +292,34 @@ pub async fn run_migrations(url: &DatabaseUrl) -> Result<usize, DbError> {
 }
 
 /// True when the error is a unique-constraint violation (e.g. a duplicate credit code).
+/// The ids of each estate's newest rows of `table` (which has `id` and `estate_id`) among those
+/// matching `conditions`, at most `limit` per estate: one statement for a page of many estates,
+/// by a window function (both backends have them). The table is aliased `t` in `conditions`.
+/// Callers splice only integers and closed-set literals into `conditions`.
+pub async fn newest_ids_per_estate(
+    conn: &mut DbConnection,
+    table: &'static str,
+    conditions: &str,
+    limit: i64,
+) -> diesel::QueryResult<Vec<i64>> {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let sql = format!(
+        "SELECT id FROM (SELECT t.id, ROW_NUMBER() OVER (PARTITION BY t.estate_id ORDER BY t.id DESC) AS rn \
+         FROM {table} t WHERE {conditions}) ranked WHERE rn <= {limit}"
+    );
+    Ok(diesel::sql_query(sql)
+        .load::<Id>(conn)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect())
+}
+
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(
         e,

@@ -95,26 +95,14 @@ impl Loader<DisclosurePageKey> for DisclosurePagesByEstate {
                 .map(i64::to_string)
                 .collect::<Vec<_>>()
                 .join(",");
-            let mut conditions = format!("estate_id IN ({ids}) AND id < {before_id}");
+            let mut conditions = format!("t.estate_id IN ({ids}) AND t.id < {before_id}");
             if let Some(k) = kind {
-                conditions.push_str(&format!(" AND kind = '{}'", k.as_db()));
+                conditions.push_str(&format!(" AND t.kind = '{}'", k.as_db()));
             }
-            let sql = format!(
-                "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY estate_id ORDER BY id DESC) AS rn \
-                 FROM disclosures WHERE {conditions}) ranked WHERE rn <= {limit}"
-            );
-            #[derive(diesel::QueryableByName)]
-            struct Id {
-                #[diesel(sql_type = diesel::sql_types::BigInt)]
-                id: i64,
-            }
-            let page_ids: Vec<i64> = diesel::sql_query(sql)
-                .load::<Id>(&mut *conn)
-                .await
-                .map_err(load_error)?
-                .into_iter()
-                .map(|r| r.id)
-                .collect();
+            let page_ids =
+                crate::db::newest_ids_per_estate(&mut conn, "disclosures", &conditions, limit)
+                    .await
+                    .map_err(load_error)?;
             let rows: Vec<DisclosureRow> = disclosures::table
                 .filter(disclosures::id.eq_any(&page_ids))
                 .order(disclosures::id.desc())
