@@ -4,15 +4,13 @@
 
 use sha2::{Digest, Sha256};
 
-/// SHA-256 (hex) over the previous hash and the parts, each followed by a zero byte so that
-/// parts cannot run into each other.
+/// SHA-256 (hex) over the previous hash and the parts, each preceded by its length in bytes so
+/// that parts cannot run into each other, whatever bytes they hold.
 pub fn link(prev_hash: &str, parts: &[&str]) -> String {
     let mut h = Sha256::new();
-    h.update(prev_hash.as_bytes());
-    h.update([0u8]);
-    for part in parts {
+    for part in std::iter::once(&prev_hash).chain(parts) {
+        h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
-        h.update([0u8]);
     }
     hex::encode(h.finalize())
 }
@@ -30,6 +28,7 @@ mod tests {
     fn links_depend_on_every_part_and_its_boundaries() {
         let a = link("p", &["ab", "c"]);
         assert_ne!(a, link("p", &["a", "bc"]));
+        assert_ne!(link("p", &["a\0b", ""]), link("p", &["a", "b\0"]));
         assert_ne!(a, link("q", &["ab", "c"]));
         assert_eq!(a, link("p", &["ab", "c"]));
         assert_ne!(genesis("x"), genesis("y"));

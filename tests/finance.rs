@@ -549,6 +549,42 @@ async fn the_money_follows_from_the_bank_to_a_distribution_by_area() {
             balance(&server, &member, &account["id"]).await,
             fmt(running - 100_001)
         );
+
+        // Interest arrives before the bank pays the distribution out: the bank says
+        // running + 12.34, but 1,000.01 of it is committed, and stays so.
+        let interest = statement(&[&format!(
+            "2024-12-30,YJINT001,银行,12.34,CNY,{},结息",
+            fmt(running + 1_234)
+        )]);
+        let d = server
+            .data(
+                &member,
+                IMPORT,
+                json!({"input": {"accountId": account["id"], "csv": interest}}),
+            )
+            .await;
+        assert_eq!(
+            d["importBankStatement"]["balance"],
+            fmt(running + 1_234 - 100_001),
+            "{at} the committed distribution is not put back by the next import"
+        );
+        // The bank's payout row settles it: the books do not move, and it is not counted twice.
+        let payout = statement(&[&format!(
+            "2024-12-31,YJPAY002,全体业主,-1000.01,CNY,{},公共收益分配",
+            fmt(running + 1_234 - 100_001)
+        )]);
+        let d = server
+            .data(
+                &member,
+                IMPORT,
+                json!({"input": {"accountId": account["id"], "csv": payout}}),
+            )
+            .await;
+        assert_eq!(
+            d["importBankStatement"]["balance"],
+            fmt(running + 1_234 - 100_001),
+            "{at}"
+        );
         server.stop().await;
     }
 }

@@ -198,6 +198,8 @@ fn item_figure(
                     format!("no one elected: quorum not met: {took_part}")
                 } else if e.elected.is_empty() && e.runoff_seats == 0 {
                     format!("no one elected: no candidate won more than 50% of participating area and owners; {took_part}")
+                } else if e.elected.is_empty() {
+                    format!("no one elected outright; {took_part}")
                 } else {
                     format!("elected: {} (each with more than 50% of participating area and owners); {took_part}", names(&e.elected))
                 };

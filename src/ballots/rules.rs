@@ -92,19 +92,6 @@ impl Threshold {
         }
     }
 
-    /// The smallest x ≥ 0 such that (part + x) of (whole + x) meets the threshold: how many more
-    /// agreeing votes (area or voters) would pass it if nobody else joined.
-    pub fn shortfall(self, part: i64, whole: i64) -> i64 {
-        let (p, w) = (part as i128, whole as i128);
-        let x = match self {
-            // 2(p + x) > w + x  ⇔  x > w − 2p  ⇔  x ≥ w − 2p + 1
-            Threshold::MoreThanHalf => w - 2 * p + 1,
-            // 4(p + x) ≥ 3(w + x)  ⇔  x ≥ 3w − 4p
-            Threshold::ThreeQuarters => 3 * w - 4 * p,
-        };
-        x.max(0) as i64
-    }
-
     pub fn describe(self) -> &'static str {
         match self {
             Threshold::MoreThanHalf => "more than 50% of both",
@@ -116,17 +103,6 @@ impl Threshold {
 /// Quorum on one measure: at least 2/3 of the roll takes part (三分之二以上).
 pub fn quorum_met_on(part: i64, roll: i64) -> bool {
     roll > 0 && 3 * part as i128 >= 2 * roll as i128
-}
-
-/// The smallest further participation that meets the quorum on one measure.
-pub fn quorum_shortfall(part: i64, roll: i64) -> i64 {
-    // 3(p + x) ≥ 2r  ⇔  x ≥ ceil((2r − 3p) / 3)
-    let need = 2 * roll as i128 - 3 * part as i128;
-    if need <= 0 {
-        0
-    } else {
-        ((need + 2) / 3) as i64
-    }
 }
 
 /// An area and a voter count: the two measures of the double majority.
@@ -295,12 +271,17 @@ pub struct MatterProjection {
     /// Fails whatever the remaining voters do.
     pub decided_fail: bool,
     /// The smallest further agreeing area and voters that would pass it (if nobody else voted),
-    /// or None when the remaining voters cannot reach it.
+    /// under the estate's rule; Some(0, 0) when it passes as things stand; None when the
+    /// remaining voters cannot reach it.
     pub needed: Option<Weight>,
 }
 
-/// Projects a matter under the NONE reading of participation (the rule's effect on non-voters
-/// is only known at close, so "decided" never assumes it).
+/// Projects a matter while the ballot is open, under the estate's rule.
+///
+/// "Decided" looks at the extremes, which bound every mixture: it passes whatever happens when it
+/// passes now (nobody else votes: the smallest participation, for the quorum) and also when every
+/// remaining voter opposes (the largest participation with no more agreement, for the
+/// majority); it fails whatever happens when it fails even if every remaining voter agrees.
 pub fn project_matter(
     counts: &MatterCounts,
     roll: Roll,
@@ -308,36 +289,84 @@ pub fn project_matter(
     threshold: Threshold,
 ) -> MatterProjection {
     let now = decide_matter(counts, roll, rule, threshold);
-    let live_rule = if rule == NonVoterRule::NonvotersFollowMajority {
-        NonVoterRule::None
-    } else {
-        rule
-    };
-    let eff = effective(counts, roll, live_rule);
     let remaining = roll.minus(counts.participants());
-    // Worst case for passing: every remaining voter takes part and opposes.
     let mut worst = *counts;
     worst.oppose = worst.oppose.plus(remaining);
-    let decided_pass = decide_matter(counts, roll, live_rule, threshold).passed
-        && decide_matter(&worst, roll, live_rule, threshold).passed;
-    // Best case: every remaining voter agrees.
+    let decided_pass = now.passed && decide_matter(&worst, roll, rule, threshold).passed;
     let mut best = *counts;
     best.agree = best.agree.plus(remaining);
-    let decided_fail = !decide_matter(&best, roll, live_rule, threshold).passed;
-    let need_area = threshold
-        .shortfall(eff.agree.area, eff.participants.area)
-        .max(quorum_shortfall(eff.participants.area, roll.area));
-    let need_voters = threshold
-        .shortfall(eff.agree.voters, eff.participants.voters)
-        .max(quorum_shortfall(eff.participants.voters, roll.voters));
-    let needed = (need_area <= remaining.area && need_voters <= remaining.voters)
-        .then_some(Weight::new(need_area, need_voters));
+    let decided_fail = !decide_matter(&best, roll, rule, threshold).passed;
+    // Under a rule other than NONE, new agreeing votes may also give the agreeing side the lead
+    // and so bring the follow-the-majority ballots (or the non-voters) with them: both readings
+    // are tried and the one needing fewer voters (then less area) is given.
+    let readings: &[bool] = if rule == NonVoterRule::None {
+        &[false]
+    } else {
+        &[false, true]
+    };
+    let needed = readings
+        .iter()
+        .filter_map(|&agree_leads| {
+            let area =
+                smallest_further_agree(counts, roll, rule, threshold, agree_leads, |w| w.area)?;
+            let voters =
+                smallest_further_agree(counts, roll, rule, threshold, agree_leads, |w| w.voters)?;
+            Some(Weight::new(area, voters))
+        })
+        .min_by_key(|w| (w.voters, w.area));
     MatterProjection {
         now,
         decided_pass,
         decided_fail,
         needed,
     }
+}
+
+/// The smallest x (of one measure, picked by `measure`) such that the matter passes on that
+/// measure if x more of it agree and nobody else votes; None when the remaining voters cannot
+/// reach it. `agree_leads` reads the rule as if the agreeing side led (it must then lead on this
+/// measure); otherwise follow-the-majority ballots and non-voters are not counted as agreeing,
+/// which can only understate the support. Every condition grows with x, so a bisection finds it.
+fn smallest_further_agree(
+    counts: &MatterCounts,
+    roll: Roll,
+    rule: NonVoterRule,
+    threshold: Threshold,
+    agree_leads: bool,
+    measure: fn(Weight) -> i64,
+) -> Option<i64> {
+    let (a, o, f) = (
+        measure(counts.agree),
+        measure(counts.oppose),
+        measure(counts.follow_majority),
+    );
+    let (p, r) = (measure(counts.participants()), measure(roll));
+    let passes = |x: i64| {
+        if agree_leads && a + x <= o {
+            return false;
+        }
+        let (agree, participants) = match (rule, agree_leads) {
+            (NonVoterRule::FollowMajorityChoice, true) => (a + x + f, p + x),
+            (NonVoterRule::NonvotersFollowMajority, true) => (a + (r - p), r),
+            (NonVoterRule::NonvotersFollowMajority, false) => (a + x, r),
+            (NonVoterRule::None | NonVoterRule::FollowMajorityChoice, _) => (a + x, p + x),
+        };
+        quorum_met_on(participants, r) && threshold.met(agree, participants)
+    };
+    let remaining = r - p;
+    if remaining < 0 || !passes(remaining) {
+        return None;
+    }
+    let (mut lo, mut hi) = (0, remaining);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if passes(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(lo)
 }
 
 /// One candidate's support in an election or selection.
@@ -395,7 +424,9 @@ pub fn decide_election(
     let mut runoff_candidates = Vec::new();
     let mut runoff_seats = 0;
     let elected;
-    if qualified.len() <= seats {
+    if seats == 0 {
+        elected = Vec::new();
+    } else if qualified.len() <= seats {
         elected = qualified.iter().map(|c| c.option_id).collect();
     } else {
         // The support of the last seat; everyone with exactly that support and not clearly
@@ -488,10 +519,6 @@ mod tests {
         assert!(quorum_met_on(7, 10));
         assert!(!quorum_met_on(6, 10));
         assert!(!quorum_met_on(0, 0));
-        assert_eq!(quorum_shortfall(19, 30), 1);
-        assert_eq!(quorum_shortfall(20, 30), 0);
-        assert_eq!(quorum_shortfall(6, 10), 1);
-        assert_eq!(quorum_shortfall(0, 10), 7);
     }
 
     #[test]
@@ -552,15 +579,40 @@ mod tests {
     }
 
     #[test]
-    fn shortfalls_are_the_smallest_passing_additions() {
-        for (p, w) in [(0, 0), (10, 30), (15, 30), (16, 30), (40, 41)] {
-            for t in [Threshold::MoreThanHalf, Threshold::ThreeQuarters] {
-                let x = t.shortfall(p, w);
-                assert!(t.met(p + x, w + x) || w + x == 0, "{t:?} {p}/{w} +{x}");
-                if x > 0 {
+    fn what_is_needed_to_pass_is_exactly_enough_on_each_measure() {
+        // Every small situation on a roll of 30/10 (area, voters, scaled apart so the measures
+        // differ), both thresholds: adding `needed` agreeing passes, one less of either fails.
+        let roll = Weight::new(30, 10);
+        for t in [Threshold::MoreThanHalf, Threshold::ThreeQuarters] {
+            for (agree, oppose) in [(0, 0), (3, 1), (9, 3), (12, 4), (6, 5), (15, 5), (21, 7)] {
+                let c = MatterCounts {
+                    agree: Weight::new(agree, agree / 3),
+                    oppose: Weight::new(oppose, oppose / 3 + 1),
+                    ..MatterCounts::default()
+                };
+                if c.participants().voters > roll.voters {
+                    continue;
+                }
+                let p = project_matter(&c, roll, NonVoterRule::None, t);
+                let Some(n) = p.needed else {
+                    let mut best = c;
+                    best.agree = best.agree.plus(roll.minus(c.participants()));
+                    assert!(!decide_matter(&best, roll, NonVoterRule::None, t).passed);
+                    continue;
+                };
+                let with = |w: Weight| {
+                    let mut more = c;
+                    more.agree = more.agree.plus(w);
+                    decide_matter(&more, roll, NonVoterRule::None, t).passed
+                };
+                assert!(with(n), "{t:?} {c:?} + {n:?}");
+                if n.area > 0 {
+                    assert!(!with(Weight::new(n.area - 1, n.voters)), "{t:?} {c:?} area");
+                }
+                if n.voters > 0 {
                     assert!(
-                        !t.met(p + x - 1, w + x - 1),
-                        "{t:?} {p}/{w} +{x} is not the smallest"
+                        !with(Weight::new(n.area, n.voters - 1)),
+                        "{t:?} {c:?} voters"
                     );
                 }
             }
@@ -631,6 +683,117 @@ mod tests {
         let p = project_matter(&c, ROLL, NonVoterRule::None, Threshold::MoreThanHalf);
         assert!(!p.decided_pass && !p.decided_fail);
         assert_eq!(p.needed, Some(Weight::new(500, 5)));
+    }
+
+    #[test]
+    fn projections_under_a_three_quarter_threshold_stop_exactly_at_the_boundary() {
+        // 1500/15 agree, 500/5 oppose: 3/4 of participants needs 4(a+x) >= 3(p+x), x >= 3p - 4a
+        // = 0 on both measures, and the quorum (2000/20 of 3000/30) is met.
+        let c = counts((1500, 15), (500, 5), (0, 0));
+        let p = project_matter(&c, ROLL, NonVoterRule::None, Threshold::ThreeQuarters);
+        assert!(p.now.passed);
+        assert_eq!(p.needed, Some(Weight::new(0, 0)));
+        // One area unit and one voter fewer agreeing: exactly 3p - 4a = 1 more of each.
+        let c = counts((1499, 14), (500, 5), (0, 0));
+        let p = project_matter(&c, ROLL, NonVoterRule::None, Threshold::ThreeQuarters);
+        assert!(!p.now.passed);
+        assert_eq!(
+            p.needed,
+            Some(Weight::new(3 * 1999 - 4 * 1499, 3 * 19 - 4 * 14))
+        );
+        // Against 500/5 opposing, 1500/15 agreeing are needed (of 2500/25 remaining).
+        let c = counts((0, 0), (500, 5), (0, 0));
+        let p = project_matter(&c, ROLL, NonVoterRule::None, Threshold::ThreeQuarters);
+        assert_eq!(p.needed, Some(Weight::new(1500, 15)));
+        // Against 800/8, 2400/24 would be needed but only 2200/22 remain.
+        let c = counts((0, 0), (800, 8), (0, 0));
+        let p = project_matter(&c, ROLL, NonVoterRule::None, Threshold::ThreeQuarters);
+        assert_eq!(p.needed, None);
+        assert!(p.decided_fail);
+    }
+
+    #[test]
+    fn new_agreement_that_takes_the_lead_brings_the_follow_majority_ballots() {
+        // Oppose leads 100/1 against nothing; 1900/19 chose "follow the majority".
+        let mut c = counts((0, 0), (100, 1), (0, 0));
+        c.follow_majority = Weight::new(1900, 19);
+        let p = project_matter(
+            &c,
+            ROLL,
+            NonVoterRule::FollowMajorityChoice,
+            Threshold::MoreThanHalf,
+        );
+        assert!(!p.now.passed && !p.decided_fail && !p.decided_pass);
+        // 101/2 agreeing take the lead on both measures: 2001/21 of 2101/22 agree.
+        assert_eq!(p.needed, Some(Weight::new(101, 2)));
+        let mut after = c;
+        after.agree = Weight::new(101, 2);
+        assert!(
+            decide_matter(
+                &after,
+                ROLL,
+                NonVoterRule::FollowMajorityChoice,
+                Threshold::MoreThanHalf
+            )
+            .passed
+        );
+        // One voter fewer ties on voters (1 against 1): a split, the follow ballots abstain.
+        after.agree = Weight::new(101, 1);
+        assert!(
+            !decide_matter(
+                &after,
+                ROLL,
+                NonVoterRule::FollowMajorityChoice,
+                Threshold::MoreThanHalf
+            )
+            .passed
+        );
+    }
+
+    #[test]
+    fn under_nonvoters_follow_majority_a_leading_agreement_is_decided_and_needs_nothing() {
+        // 1600/16 agree of 3000/30: even if the 14 others all oppose, 16 of 30 is a majority.
+        let c = counts((1600, 16), (0, 0), (0, 0));
+        let p = project_matter(
+            &c,
+            ROLL,
+            NonVoterRule::NonvotersFollowMajority,
+            Threshold::MoreThanHalf,
+        );
+        assert!(p.now.passed && p.decided_pass && !p.decided_fail);
+        assert_eq!(p.needed, Some(Weight::new(0, 0)));
+        // 900/9 agree, 300/3 oppose: passes as things stand (the 18 non-voters join agreement),
+        // so nothing more is needed, but 1800/18 opposing could still sink it.
+        let c = counts((900, 9), (300, 3), (0, 0));
+        let p = project_matter(
+            &c,
+            ROLL,
+            NonVoterRule::NonvotersFollowMajority,
+            Threshold::MoreThanHalf,
+        );
+        assert!(p.now.passed && !p.decided_pass && !p.decided_fail);
+        assert_eq!(p.needed, Some(Weight::new(0, 0)));
+        // Oppose leads 300/3 against 200/2: 101/2 more agreeing take the lead, and then the
+        // non-voters join agreement.
+        let c = counts((200, 2), (300, 3), (0, 0));
+        let p = project_matter(
+            &c,
+            ROLL,
+            NonVoterRule::NonvotersFollowMajority,
+            Threshold::MoreThanHalf,
+        );
+        assert!(!p.now.passed);
+        assert_eq!(p.needed, Some(Weight::new(101, 2)));
+    }
+
+    #[test]
+    fn an_election_without_seats_elects_no_one() {
+        let c = [CandidateCount {
+            option_id: 1,
+            support: Weight::new(3000, 30),
+        }];
+        let e = decide_election(&c, ROLL, ROLL, 0);
+        assert!(e.elected.is_empty() && e.runoff_seats == 0);
     }
 
     #[test]

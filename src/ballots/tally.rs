@@ -59,8 +59,14 @@ pub async fn close_and_tally(
         let options = repo::options_for(c, &items.iter().map(|i| i.id).collect::<Vec<_>>()).await?;
         let figures = compute(&b, &items, &options, &tallies);
         for item in &figures.items {
+            // Under a non-voter rule the certified sentence also gives the figures without it
+            // (DESIGN.md), so the published result shows what the rule changed.
+            let summary = match &item.without_rule_sentence {
+                Some(without) => format!("{}. Without the estate's non-voter rule: {without}", item.sentence),
+                None => item.sentence.clone(),
+            };
             diesel::update(ballot_items::table.find(item.item_id))
-                .set((ballot_items::outcome.eq(&item.projected_outcome), ballot_items::summary.eq(&item.sentence)))
+                .set((ballot_items::outcome.eq(&item.projected_outcome), ballot_items::summary.eq(&summary)))
                 .execute(c)
                 .await?;
             if !item.winners.is_empty() {

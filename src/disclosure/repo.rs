@@ -13,6 +13,7 @@ use crate::db::schema::*;
 use crate::db::{is_unique_violation, DbConnection};
 use crate::error::AppError;
 use crate::finance::model::{AccountRow, EntryRow};
+use crate::finance::rules::{BookEffect, Books};
 use crate::graphql::scalars::format_hundredths;
 
 #[derive(Debug, Clone, Queryable)]
@@ -279,6 +280,13 @@ async fn estate_accounts(
         .await?)
 }
 
+/// A statement's sum as Money; sums are taken in i128 so that no row can overflow them.
+fn money(fen: i128) -> Result<String, AppError> {
+    i64::try_from(fen)
+        .map(format_hundredths)
+        .map_err(|_| AppError::bad_input("the statement's totals are out of range"))
+}
+
 fn in_quarter(e: &EntryRow, q: Quarter) -> bool {
     match e.period.as_deref().and_then(Quarter::parse) {
         Some(p) => p == q,
@@ -309,24 +317,39 @@ pub async fn public_income_statement(
         .order(account_entries::id)
         .load(c)
         .await?;
-    let mut lines: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for e in entries.iter().filter(|e| in_quarter(e, q)) {
+    // The bank's row paying out a distribution is the debit already counted, not a second
+    // expense; each account's books say which rows those are.
+    let mut books: HashMap<i64, Books> = HashMap::new();
+    let mut lines: BTreeMap<String, (i128, i128)> = BTreeMap::new();
+    for e in &entries {
+        let effect =
+            books
+                .entry(e.account_id)
+                .or_default()
+                .apply(&e.source, e.amount_fen, e.balance_fen);
+        if effect == BookEffect::SettlesDistribution || !in_quarter(e, q) {
+            continue;
+        }
         let category = e.category.clone().unwrap_or_else(|| "UNCLASSIFIED".into());
         let line = lines.entry(category).or_default();
-        if e.amount_fen >= 0 {
-            line.0 += e.amount_fen;
-        } else {
-            line.1 -= e.amount_fen;
+        let amount = i128::from(e.amount_fen);
+        // A reversal nets against the side of the entry it reverses (a refunded parking fee is
+        // less income, not an expense).
+        match (e.reverses_entry_id.is_some(), amount >= 0) {
+            (false, true) => line.0 += amount,
+            (false, false) => line.1 -= amount,
+            (true, false) => line.0 += amount,
+            (true, true) => line.1 -= amount,
         }
     }
     let (income, expense) = lines.values().fold((0, 0), |a, l| (a.0 + l.0, a.1 + l.1));
     Ok(json!({
         "period": q.label(),
         "accounts": accounts.iter().map(|a| a.name.clone()).collect::<Vec<_>>(),
-        "lines": lines.iter().map(|(k, (i, e))| json!({"category": k, "income": format_hundredths(*i), "expense": format_hundredths(*e)})).collect::<Vec<_>>(),
-        "totalIncome": format_hundredths(income),
-        "totalExpense": format_hundredths(expense),
-        "net": format_hundredths(income - expense),
+        "lines": lines.iter().map(|(k, (i, e))| Ok(json!({"category": k, "income": money(*i)?, "expense": money(*e)?}))).collect::<Result<Vec<_>, AppError>>()?,
+        "totalIncome": money(income)?,
+        "totalExpense": money(expense)?,
+        "net": money(income - expense)?,
     })
     .to_string())
 }
@@ -347,36 +370,44 @@ pub async fn account_statement(
         .order(account_entries::seq)
         .load(c)
         .await?;
-    let before: Vec<&EntryRow> = entries
-        .iter()
-        .filter(|e| e.booked_on < q.first_day())
-        .collect();
-    let during: Vec<&EntryRow> = entries
-        .iter()
-        .filter(|e| Quarter::of(e.booked_on) == q)
-        .collect();
-    let opening = before.last().map_or(0, |e| e.balance_fen);
-    let closing = during.last().map_or(opening, |e| e.balance_fen);
-    let money_in: i64 = during
-        .iter()
-        .filter(|e| e.amount_fen > 0)
-        .map(|e| e.amount_fen)
-        .sum();
-    let money_out: i64 = during
-        .iter()
-        .filter(|e| e.amount_fen < 0)
-        .map(|e| -e.amount_fen)
-        .sum();
+    // Balances are the books' (the bank's less distributions it has not paid out yet), so
+    // opening + in - out = closing; the bank's payout row of a distribution already debited is
+    // not counted again.
+    let mut books = Books::new(0);
+    let (mut opening, mut closing, mut count) = (0i64, None, 0usize);
+    let (mut pending_at_opening, mut pending_at_closing) = (0i64, None);
+    let (mut money_in, mut money_out) = (0i128, 0i128);
+    for e in &entries {
+        let effect = books.apply(&e.source, e.amount_fen, e.balance_fen);
+        if e.booked_on < q.first_day() {
+            opening = books.balance();
+            pending_at_opening = books.pending();
+        } else if Quarter::of(e.booked_on) == q {
+            closing = Some(books.balance());
+            pending_at_closing = Some(books.pending());
+            count += 1;
+            if effect != BookEffect::SettlesDistribution {
+                if e.amount_fen > 0 {
+                    money_in += i128::from(e.amount_fen);
+                } else {
+                    money_out -= i128::from(e.amount_fen);
+                }
+            }
+        }
+    }
+    let closing = closing.unwrap_or(opening);
+    let pending = pending_at_closing.unwrap_or(pending_at_opening);
     Ok(json!({
         "period": q.label(),
         "account": account.name,
         "bank": account.bank,
         "accountNumber": account.account_number_masked,
         "openingBalance": format_hundredths(opening),
-        "in": format_hundredths(money_in),
-        "out": format_hundredths(money_out),
+        "in": money(money_in)?,
+        "out": money(money_out)?,
         "closingBalance": format_hundredths(closing),
-        "entries": during.len(),
+        "pendingDistributions": format_hundredths(pending),
+        "entries": count,
     })
     .to_string())
 }

@@ -488,6 +488,17 @@ async fn writable_account(
     drop(conn);
     let estate = readable_estate(ctx, account.estate_id).await?;
     let recorder = may_write(ctx, &estate, AccountKind::from_db(&account.kind)).await?;
+    // A ledger is the company's own book: after a change of manager the new company (whose
+    // staff may now read the estate) does not write into its predecessor's ledger.
+    if let Some(holder) = account.holder_company_id {
+        let manager = ctx.loaders().manager_of.load_one(estate.id).await?;
+        if manager.map(|c| c.id) != Some(holder) {
+            return Err(AppError::forbidden(
+                "this public-income ledger is held by a company that no longer manages the estate",
+            )
+            .into());
+        }
+    }
     Ok((account, estate, recorder))
 }
 

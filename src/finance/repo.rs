@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::model::*;
-use super::rules::{parse_statement, split_largest_remainder, StatementRow};
+use super::rules::{parse_statement, split_largest_remainder, Books, StatementRow};
 use crate::db::schema::*;
 use crate::db::{is_unique_violation, DbConnection};
 use crate::error::AppError;
@@ -264,11 +264,49 @@ pub async fn import_statement(
                     reason: None,
                 })
                 .collect();
+            // The books stand at the bank's new balance less the distributions it has not paid
+            // out yet (which the new rows may settle).
+            let mut books = open_books(c, account.id).await?;
+            for r in &outcome.imported {
+                books.apply("BANK_IMPORT", r.amount, r.balance);
+            }
             append(c, &account, &drafts, by, now).await?;
+            diesel::update(accounts::table.find(account.id))
+                .set(accounts::balance_fen.eq(books.balance()))
+                .execute(c)
+                .await?;
         }
         Ok(outcome)
     })
     .await
+}
+
+/// The account's books as far as distributions are concerned: only the entries that can open or
+/// settle a distribution debit are read (its debits and the bank's outgoing rows), so the
+/// balance is set by the next bank row applied.
+async fn open_books(c: &mut DbConnection, account_id: i64) -> Result<Books, AppError> {
+    let entries: Vec<(String, i64, i64)> = account_entries::table
+        .filter(account_entries::account_id.eq(account_id))
+        .filter(
+            account_entries::source
+                .eq("DISTRIBUTION")
+                .or(account_entries::source
+                    .eq("BANK_IMPORT")
+                    .and(account_entries::amount_fen.lt(0))),
+        )
+        .order(account_entries::seq)
+        .select((
+            account_entries::source,
+            account_entries::amount_fen,
+            account_entries::balance_fen,
+        ))
+        .load(c)
+        .await?;
+    let mut books = Books::new(0);
+    for (source, amount, balance) in &entries {
+        books.apply(source, *amount, *balance);
+    }
+    Ok(books)
 }
 
 /// Appends one entry in its own transaction; returns its id.
@@ -389,9 +427,10 @@ pub async fn distribute(
                 "public income is not paid out of the maintenance fund",
             ));
         }
+        // The book balance: distributions the bank has not paid out yet are already deducted.
         if total > account.balance_fen {
             return Err(AppError::Conflict(format!(
-                "the account holds {}, less than the {} to distribute",
+                "the account holds {} not yet committed, less than the {} to distribute",
                 crate::graphql::scalars::format_hundredths(account.balance_fen),
                 crate::graphql::scalars::format_hundredths(total)
             )));

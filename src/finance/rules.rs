@@ -36,6 +36,81 @@ pub fn split_largest_remainder(total: i64, weights: &[i64]) -> Vec<i64> {
     shares
 }
 
+/// What one entry does to the books.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookEffect {
+    /// A row of the bank's statement that moves money.
+    BankRow,
+    /// A row of the bank's statement that pays out a distribution already debited in the books:
+    /// it moves the bank's balance but not the book balance, and is not counted a second time.
+    SettlesDistribution,
+    /// Any other entry (a distribution's debit, a manual entry, a reversal).
+    Booked,
+}
+
+/// An account as the books see it, entry by entry in the order they were written.
+///
+/// A bank account's rows carry the bank's own balance, but a distribution is debited in the
+/// books when the committee decides it, before the bank pays it out. Until the bank's row for the
+/// payout arrives the money is committed, so the book balance is the bank's balance less the
+/// open distribution debits; without this, the next import (interest, say) would put the
+/// committed money back and let it be distributed twice. The bank's payout row is recognised as
+/// the first outgoing row of exactly the debit's amount that follows it (oldest debit first).
+#[derive(Debug, Clone, Default)]
+pub struct Books {
+    balance: i64,
+    open_debits: Vec<i64>,
+}
+
+impl Books {
+    /// Books that stand at `balance` with no distribution awaiting the bank.
+    pub fn new(balance: i64) -> Self {
+        Books {
+            balance,
+            open_debits: Vec::new(),
+        }
+    }
+
+    /// Applies one entry: its source (`BANK_IMPORT`, `DISTRIBUTION`, …), its signed amount and
+    /// the balance stored with it (the bank's for bank rows, the books' for the others).
+    pub fn apply(&mut self, source: &str, amount: i64, stored_balance: i64) -> BookEffect {
+        match source {
+            "BANK_IMPORT" => {
+                let effect = match self.open_debits.iter().position(|d| *d == amount) {
+                    Some(i) if amount < 0 => {
+                        self.open_debits.remove(i);
+                        BookEffect::SettlesDistribution
+                    }
+                    _ => BookEffect::BankRow,
+                };
+                self.balance = stored_balance.saturating_sub(self.pending());
+                effect
+            }
+            "DISTRIBUTION" => {
+                self.open_debits.push(amount);
+                self.balance = stored_balance;
+                BookEffect::Booked
+            }
+            _ => {
+                self.balance = stored_balance;
+                BookEffect::Booked
+            }
+        }
+    }
+
+    /// The book balance: what the account holds less what it has committed.
+    pub fn balance(&self) -> i64 {
+        self.balance
+    }
+
+    /// Distributions debited in the books that the bank has not yet paid out, in fen (positive).
+    pub fn pending(&self) -> i64 {
+        self.open_debits
+            .iter()
+            .fold(0i64, |sum, d| sum.saturating_sub(*d))
+    }
+}
+
 /// One row of a bank statement, as checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementRow {
@@ -221,6 +296,62 @@ pub fn parse_statement(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_distribution_stays_committed_until_the_bank_pays_it_out() {
+        let mut books = Books::new(0);
+        assert_eq!(
+            books.apply("BANK_IMPORT", 100_000, 100_000),
+            BookEffect::BankRow
+        );
+        // The committee distributes 60,000: the books hold 40,000 at once.
+        assert_eq!(
+            books.apply("DISTRIBUTION", -60_000, 40_000),
+            BookEffect::Booked
+        );
+        assert_eq!((books.balance(), books.pending()), (40_000, 60_000));
+        // Interest arrives before the payout: the bank says 100,500, the books 40,500.
+        assert_eq!(
+            books.apply("BANK_IMPORT", 500, 100_500),
+            BookEffect::BankRow
+        );
+        assert_eq!(books.balance(), 40_500);
+        // An outgoing row of another amount is not the payout.
+        assert_eq!(
+            books.apply("BANK_IMPORT", -500, 100_000),
+            BookEffect::BankRow
+        );
+        assert_eq!(books.balance(), 40_000);
+        // The payout itself moves the bank, not the books.
+        assert_eq!(
+            books.apply("BANK_IMPORT", -60_000, 40_000),
+            BookEffect::SettlesDistribution
+        );
+        assert_eq!((books.balance(), books.pending()), (40_000, 0));
+        // A second row of the same amount is an ordinary payment.
+        assert_eq!(
+            books.apply("BANK_IMPORT", -60_000, -20_000),
+            BookEffect::BankRow
+        );
+        assert_eq!(books.balance(), -20_000);
+    }
+
+    #[test]
+    fn the_oldest_of_equal_distributions_is_settled_first_and_an_income_row_settles_none() {
+        let mut books = Books::new(10_000);
+        books.apply("DISTRIBUTION", -1_000, 9_000);
+        books.apply("DISTRIBUTION", -1_000, 8_000);
+        assert_eq!(
+            books.apply("BANK_IMPORT", 1_000, 11_000),
+            BookEffect::BankRow
+        );
+        assert_eq!((books.balance(), books.pending()), (9_000, 2_000));
+        assert_eq!(
+            books.apply("BANK_IMPORT", -1_000, 10_000),
+            BookEffect::SettlesDistribution
+        );
+        assert_eq!((books.balance(), books.pending()), (9_000, 1_000));
+    }
 
     #[test]
     fn payouts_sum_exactly_to_the_total() {

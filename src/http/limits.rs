@@ -5,6 +5,33 @@
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 
+/// Refuses a NUL character (U+0000) anywhere in a request's strings, in the document or in its
+/// variables: no text of the domain holds one, PostgreSQL cannot store one, and a chain hash or a
+/// log line should never have to. Checked before anything runs, so the refusal is the same on
+/// both backends.
+pub fn nul_free(request: &async_graphql::Request) -> Result<(), Refusal> {
+    fn value_has_nul(v: &async_graphql::Value) -> bool {
+        match v {
+            async_graphql::Value::String(s) => s.contains('\0'),
+            async_graphql::Value::List(items) => items.iter().any(value_has_nul),
+            async_graphql::Value::Object(fields) => fields
+                .iter()
+                .any(|(k, v)| k.contains('\0') || value_has_nul(v)),
+            _ => false,
+        }
+    }
+    let query = &request.query;
+    let in_document = query.contains('\0') || query.contains("\\u0000") || query.contains("\\u{0}");
+    let in_variables = request.variables.iter().any(|(_, v)| value_has_nul(v));
+    if in_document || in_variables {
+        return Err(Refusal {
+            code: "BAD_USER_INPUT",
+            message: "text must not contain the NUL character (U+0000)".into(),
+        });
+    }
+    Ok(())
+}
+
 /// Why a document was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {

@@ -304,6 +304,9 @@ async fn run(
     ) {
         return refusal(r.code, r.message, state, media);
     }
+    if let Err(r) = limits::nul_free(&request) {
+        return refusal(r.code, r.message, state, media);
+    }
     let operation = operation_type(&document, request.operation_name.as_deref());
     // GET must never change anything: mutations (and subscriptions) go by POST / WebSocket.
     if only_queries && operation.is_some_and(|ty| ty != OperationType::Query) {

@@ -509,6 +509,10 @@ impl Connection<'_> {
                     self.outbox.push(refuse(r.code, r.message));
                     return Ok(());
                 }
+                if let Err(r) = limits::nul_free(&request) {
+                    self.outbox.push(refuse(r.code, r.message));
+                    return Ok(());
+                }
                 let operation = super::operation_type(&document, request.operation_name.as_deref());
                 if operation == Some(async_graphql::parser::types::OperationType::Mutation) {
                     if let Err(message) = self.state.rate.check(Some(token), self.address) {
