@@ -145,6 +145,13 @@ async fn bank_statements_import_idempotently_and_refuse_bad_rows() {
             d["importBankStatement"],
             json!({"imported": 1, "alreadyImported": 1, "balance": "98000.50"})
         );
+        // A NUL character (which PostgreSQL cannot store) is refused as the client's mistake on
+        // both backends, before anything runs.
+        let with_nul = statement(&["2026-03-10,M009,业主缴存,1.00,CNY,98001.50,补\u{0}缴"]);
+        let b = server.gql(Some(&member), IMPORT, input(&with_nul)).await;
+        assert_eq!(code(&b), "BAD_USER_INPUT", "{b}");
+        assert!(b["data"].is_null(), "{b}");
+        assert_eq!(balance(&server, &member, &account).await, "98000.50");
         // Bad input: a clear error naming the row or field, and nothing written.
         let cases = [
             (

@@ -33,7 +33,12 @@ pub struct RollVoter {
 pub fn build_roll(houses: &[RollHouse], developer_owners: &[i64]) -> Vec<RollVoter> {
     let mut groups: BTreeMap<String, RollVoter> = BTreeMap::new();
     for h in houses {
-        let developer = h.developer_held || h.owners.is_empty();
+        // A house the developer alone owns is one of its parts whether or not the register
+        // flags it, else the developer would count once in the developer's voter and again on
+        // its own.
+        let developer = h.developer_held
+            || h.owners.is_empty()
+            || h.owners.iter().all(|o| developer_owners.contains(o));
         let key = if developer {
             "developer".to_string()
         } else {
@@ -129,6 +134,22 @@ mod tests {
         assert_eq!(dev.area, 27000);
         assert_eq!(dev.house_ids.len(), 3);
         assert_eq!(dev.owners, vec![99]);
+    }
+
+    #[test]
+    fn a_house_the_developer_alone_owns_joins_the_developer_voter_even_unflagged() {
+        let roll = build_roll(
+            &[
+                house(1, 9000, &[99], true),
+                house(2, 8000, &[99], false),
+                house(3, 7000, &[99, 5], false),
+            ],
+            &[99],
+        );
+        assert_eq!(roll.len(), 2);
+        let dev = roll.iter().find(|v| v.developer).unwrap();
+        assert_eq!((dev.area, dev.house_ids.clone()), (17000, vec![1, 2]));
+        assert!(roll.iter().any(|v| v.owners == vec![5, 99] && !v.developer));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use futures_util::{Stream, StreamExt};
 
 use super::model::*;
-use super::repo::{self, EntryDraft, Recorder, Split};
+use super::repo::{self, Amount, EntryDraft, Recorder, Split};
 use crate::auth::{Role, Viewer};
 use crate::ballots::rules::MatterType;
 use crate::db::schema::*;
@@ -808,28 +808,14 @@ impl FinanceMutation {
             )
             .into());
         }
-        let households: i64 = houses::table
-            .filter(houses::estate_id.eq(estate.id))
-            .filter(houses::usage.eq("RESIDENTIAL"))
-            .count()
-            .get_result(&mut *conn)
-            .await
-            .map_err(AppError::from)?;
-        let (split, total) = match (input.method, input.total, input.per_household) {
-            (_, Some(t), None) => (
-                if input.method == DistributionMethod::PerHousehold {
-                    Split::PerHousehold
-                } else {
-                    Split::ByArea
-                },
-                t.0,
-            ),
-            (DistributionMethod::PerHousehold, None, Some(each)) => (
-                Split::PerHousehold,
-                each.0
-                    .checked_mul(households)
-                    .ok_or_else(|| AppError::bad_input("amount out of range"))?,
-            ),
+        let (split, amount) = match (input.method, input.total, input.per_household) {
+            (DistributionMethod::ByArea, Some(t), None) => (Split::ByArea, Amount::Total(t.0)),
+            (DistributionMethod::PerHousehold, Some(t), None) => {
+                (Split::PerHousehold, Amount::Total(t.0))
+            }
+            (DistributionMethod::PerHousehold, None, Some(each)) => {
+                (Split::PerHousehold, Amount::Each(each.0))
+            }
             _ => {
                 return Err(AppError::bad_input(
                     "give `total`, or `perHousehold` with method PER_HOUSEHOLD",
@@ -837,7 +823,7 @@ impl FinanceMutation {
                 .into())
             }
         };
-        if total <= 0 {
+        if matches!(amount, Amount::Total(v) | Amount::Each(v) if v <= 0) {
             return Err(AppError::bad_input("the amount to distribute must be positive").into());
         }
         let recorder = Recorder {
@@ -850,7 +836,7 @@ impl FinanceMutation {
             item_id,
             account_id,
             split,
-            total,
+            amount,
             recorder,
             ctx.clock().now(),
         )

@@ -404,6 +404,16 @@ pub enum Split {
     PerHousehold,
 }
 
+/// How much a distribution pays out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Amount {
+    /// A total in fen, divided by the split.
+    Total(i64),
+    /// So many fen to each recipient (the total follows from the recipients counted in the
+    /// distribution's own transaction, so each is paid exactly this).
+    Each(i64),
+}
+
 /// Creates a distribution tied to a passed ballot item: payouts per house exact to the fen, the
 /// debit on the account, all in one transaction. Returns the distribution id.
 #[allow(clippy::too_many_arguments)]
@@ -413,7 +423,7 @@ pub async fn distribute(
     item_id: i64,
     account_id: i64,
     split: Split,
-    total: i64,
+    amount: Amount,
     by: Recorder,
     now: NaiveDateTime,
 ) -> Result<Distributed, AppError> {
@@ -425,24 +435,6 @@ pub async fn distribute(
         if account.kind == "MAINTENANCE_FUND" {
             return Err(AppError::bad_input(
                 "public income is not paid out of the maintenance fund",
-            ));
-        }
-        // The book balance: distributions the bank has not paid out yet are already deducted.
-        if total > account.balance_fen {
-            return Err(AppError::Conflict(format!(
-                "the account holds {} not yet committed, less than the {} to distribute",
-                crate::graphql::scalars::format_hundredths(account.balance_fen),
-                crate::graphql::scalars::format_hundredths(total)
-            )));
-        }
-        let already: i64 = distributions::table
-            .filter(distributions::ballot_item_id.eq(item_id))
-            .count()
-            .get_result(c)
-            .await?;
-        if already > 0 {
-            return Err(AppError::Conflict(
-                "this ballot item has already been distributed".into(),
             ));
         }
         let houses: Vec<(i64, String, i64)> = houses::table
@@ -461,6 +453,31 @@ pub async fn distribute(
         };
         if recipients.is_empty() {
             return Err(AppError::Conflict("the estate has no houses to pay".into()));
+        }
+        let total = match amount {
+            Amount::Total(total) => total,
+            Amount::Each(each) => i64::try_from(recipients.len())
+                .ok()
+                .and_then(|n| each.checked_mul(n))
+                .ok_or_else(|| AppError::bad_input("amount out of range"))?,
+        };
+        // The book balance: distributions the bank has not paid out yet are already deducted.
+        if total > account.balance_fen {
+            return Err(AppError::Conflict(format!(
+                "the account holds {} not yet committed, less than the {} to distribute",
+                crate::graphql::scalars::format_hundredths(account.balance_fen),
+                crate::graphql::scalars::format_hundredths(total)
+            )));
+        }
+        let already: i64 = distributions::table
+            .filter(distributions::ballot_item_id.eq(item_id))
+            .count()
+            .get_result(c)
+            .await?;
+        if already > 0 {
+            return Err(AppError::Conflict(
+                "this ballot item has already been distributed".into(),
+            ));
         }
         let weights: Vec<i64> = recipients.iter().map(|r| r.1).collect();
         let shares = split_largest_remainder(total, &weights);

@@ -121,7 +121,7 @@ pub async fn seed_demo_finances(
             item,
             account,
             Split::PerHousehold,
-            42_000_000,
+            repo::Amount::Total(42_000_000),
             Recorder {
                 role: "COMMITTEE_MEMBER",
                 subject: chair,
