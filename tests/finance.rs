@@ -495,13 +495,18 @@ async fn the_money_follows_from_the_bank_to_a_distribution_by_area() {
                     "closesAt": (now + chrono::Duration::days(30)).and_utc().to_rfc3339(),
                     "items": [
                         {"kind": "MATTER", "title": "按专有面积分配公共收益", "matterType": "OTHER_MAJOR"},
-                        {"kind": "MATTER", "title": "修订议事规则", "matterType": "RULES_OF_PROCEDURE"}
+                        {"kind": "MATTER", "title": "修订议事规则", "matterType": "RULES_OF_PROCEDURE"},
+                        {"kind": "MATTER", "title": "每户发放一元纪念金", "matterType": "OTHER_MAJOR"}
                     ]
                 }}),
             )
             .await;
         let items = d["createBallot"]["items"].as_array().expect("items");
-        let (income_item, rules_item) = (items[0]["id"].clone(), items[1]["id"].clone());
+        let (income_item, rules_item, flat_item) = (
+            items[0]["id"].clone(),
+            items[1]["id"].clone(),
+            items[2]["id"].clone(),
+        );
         {
             // Running the vote itself is the ballots tests' business; here its outcome is set.
             use diesel_async::RunQueryDsl;
@@ -590,6 +595,20 @@ async fn the_money_follows_from_the_bank_to_a_distribution_by_area() {
         assert_eq!(
             d["importBankStatement"]["balance"],
             fmt(running + 1_234 - 100_001),
+            "{at}"
+        );
+        // A flat amount per household: each of the 842 households gets exactly 1.00.
+        let d = server
+            .data(&member, create, json!({"input": {"ballotItemId": flat_item, "accountId": account["id"], "method": "PER_HOUSEHOLD", "perHousehold": "1.00"}}))
+            .await;
+        assert_eq!(
+            d["createDistribution"],
+            json!({"total": "842.00", "recipients": 842, "method": "PER_HOUSEHOLD"}),
+            "{at}"
+        );
+        assert_eq!(
+            balance(&server, &member, &account["id"]).await,
+            fmt(running + 1_234 - 100_001 - 84_200),
             "{at}"
         );
         server.stop().await;
