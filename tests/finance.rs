@@ -606,9 +606,50 @@ async fn the_money_follows_from_the_bank_to_a_distribution_by_area() {
             json!({"total": "842.00", "recipients": 842, "method": "PER_HOUSEHOLD"}),
             "{at}"
         );
+        let books = fmt(running + 1_234 - 100_001 - 84_200);
         assert_eq!(
             balance(&server, &member, &account["id"]).await,
-            fmt(running + 1_234 - 100_001 - 84_200),
+            books,
+            "{at}"
+        );
+        // The bank pays it in rows the committee marks as the payout: the books do not move,
+        // and a marked row beyond what awaits payment is refused with its line.
+        let bank = running + 1_234 - 100_001;
+        let marked = |rows: &[(&str, i64, i64)]| {
+            let mut csv =
+                String::from("date,reference,counterparty,amount,currency,balance,memo,category\n");
+            for (reference, amount, after) in rows {
+                csv.push_str(&format!(
+                    "2025-01-02,{reference},业主,{},CNY,{},纪念金,DISTRIBUTION\n",
+                    fmt(*amount),
+                    fmt(*after)
+                ));
+            }
+            json!({"input": {"accountId": account["id"], "csv": csv}})
+        };
+        let d = server
+            .data(
+                &member,
+                IMPORT,
+                marked(&[
+                    ("YJF001", -50_000, bank - 50_000),
+                    ("YJF002", -34_200, bank - 84_200),
+                ]),
+            )
+            .await;
+        assert_eq!(d["importBankStatement"]["balance"], books, "{at}");
+        let b = server
+            .gql(
+                Some(&member),
+                IMPORT,
+                marked(&[("YJF003", -100, bank - 84_300)]),
+            )
+            .await;
+        assert_eq!(code(&b), "BAD_USER_INPUT", "{at} {b}");
+        assert!(message(&b).contains("line 2"), "{at} {b}");
+        assert_eq!(
+            balance(&server, &member, &account["id"]).await,
+            books,
             "{at}"
         );
         server.stop().await;

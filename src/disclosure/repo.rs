@@ -322,11 +322,12 @@ pub async fn public_income_statement(
     let mut books: HashMap<i64, Books> = HashMap::new();
     let mut lines: BTreeMap<String, (i128, i128)> = BTreeMap::new();
     for e in &entries {
-        let effect =
-            books
-                .entry(e.account_id)
-                .or_default()
-                .apply(&e.source, e.amount_fen, e.balance_fen);
+        let effect = books.entry(e.account_id).or_default().apply(
+            &e.source,
+            e.category.as_deref(),
+            e.amount_fen,
+            e.balance_fen,
+        );
         if effect == BookEffect::SettlesDistribution || !in_quarter(e, q) {
             continue;
         }
@@ -378,7 +379,12 @@ pub async fn account_statement(
     let (mut pending_at_opening, mut pending_at_closing) = (0i64, None);
     let (mut money_in, mut money_out) = (0i128, 0i128);
     for e in &entries {
-        let effect = books.apply(&e.source, e.amount_fen, e.balance_fen);
+        let effect = books.apply(
+            &e.source,
+            e.category.as_deref(),
+            e.amount_fen,
+            e.balance_fen,
+        );
         if e.booked_on < q.first_day() {
             opening = books.balance();
             pending_at_opening = books.pending();

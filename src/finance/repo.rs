@@ -6,7 +6,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::model::*;
-use super::rules::{parse_statement, split_largest_remainder, Books, StatementRow};
+use super::rules::{
+    parse_statement, split_largest_remainder, Books, StatementRow, PAYOUT_CATEGORY,
+};
 use crate::db::schema::*;
 use crate::db::{is_unique_violation, DbConnection};
 use crate::error::AppError;
@@ -268,7 +270,15 @@ pub async fn import_statement(
             // out yet (which the new rows may settle).
             let mut books = open_books(c, account.id).await?;
             for r in &outcome.imported {
-                books.apply("BANK_IMPORT", r.amount, r.balance);
+                if r.category.as_deref() == Some(PAYOUT_CATEGORY) && -r.amount > books.pending() {
+                    return Err(AppError::bad_input(format!(
+                        "line {}: a payout of {} marked {PAYOUT_CATEGORY}, but only {} of distributions await payment",
+                        r.line,
+                        crate::graphql::scalars::format_hundredths(-r.amount),
+                        crate::graphql::scalars::format_hundredths(books.pending())
+                    )));
+                }
+                books.apply("BANK_IMPORT", r.category.as_deref(), r.amount, r.balance);
             }
             append(c, &account, &drafts, by, now).await?;
             diesel::update(accounts::table.find(account.id))
@@ -285,7 +295,7 @@ pub async fn import_statement(
 /// settle a distribution debit are read (its debits and the bank's outgoing rows), so the
 /// balance is set by the next bank row applied.
 async fn open_books(c: &mut DbConnection, account_id: i64) -> Result<Books, AppError> {
-    let entries: Vec<(String, i64, i64)> = account_entries::table
+    let entries: Vec<(String, Option<String>, i64, i64)> = account_entries::table
         .filter(account_entries::account_id.eq(account_id))
         .filter(
             account_entries::source
@@ -297,14 +307,15 @@ async fn open_books(c: &mut DbConnection, account_id: i64) -> Result<Books, AppE
         .order(account_entries::seq)
         .select((
             account_entries::source,
+            account_entries::category,
             account_entries::amount_fen,
             account_entries::balance_fen,
         ))
         .load(c)
         .await?;
     let mut books = Books::new(0);
-    for (source, amount, balance) in &entries {
-        books.apply(source, *amount, *balance);
+    for (source, category, amount, balance) in &entries {
+        books.apply(source, category.as_deref(), *amount, *balance);
     }
     Ok(books)
 }

@@ -54,8 +54,10 @@ pub enum BookEffect {
 /// books when the committee decides it, before the bank pays it out. Until the bank's row for the
 /// payout arrives the money is committed, so the book balance is the bank's balance less the
 /// open distribution debits; without this, the next import (interest, say) would put the
-/// committed money back and let it be distributed twice. The bank's payout row is recognised as
-/// the first outgoing row of exactly the debit's amount that follows it (oldest debit first).
+/// committed money back and let it be distributed twice. The bank's payout is recognised as the
+/// first outgoing row of exactly the debit's amount that follows it (oldest debit first), or as
+/// outgoing rows the committee marks with the category [`PAYOUT_CATEGORY`] (a bank that pays
+/// each household in its own row), which settle the oldest open debits by their amount.
 #[derive(Debug, Clone, Default)]
 pub struct Books {
     balance: i64,
@@ -73,12 +75,29 @@ impl Books {
 
     /// Applies one entry: its source (`BANK_IMPORT`, `DISTRIBUTION`, …), its signed amount and
     /// the balance stored with it (the bank's for bank rows, the books' for the others).
-    pub fn apply(&mut self, source: &str, amount: i64, stored_balance: i64) -> BookEffect {
+    pub fn apply(
+        &mut self,
+        source: &str,
+        category: Option<&str>,
+        amount: i64,
+        stored_balance: i64,
+    ) -> BookEffect {
         match source {
             "BANK_IMPORT" => {
-                let effect = match self.open_debits.iter().position(|d| *d == amount) {
+                let exact = self.open_debits.iter().position(|d| *d == amount);
+                let effect = match exact {
                     Some(i) if amount < 0 => {
                         self.open_debits.remove(i);
+                        BookEffect::SettlesDistribution
+                    }
+                    _ if amount < 0 && category == Some(PAYOUT_CATEGORY) => {
+                        let mut left = -amount;
+                        for d in &mut self.open_debits {
+                            let take = left.min(-*d);
+                            *d += take;
+                            left -= take;
+                        }
+                        self.open_debits.retain(|d| *d != 0);
                         BookEffect::SettlesDistribution
                     }
                     _ => BookEffect::BankRow,
@@ -144,6 +163,10 @@ pub const CATEGORIES: [&str; 5] = [
     "ELEVATOR_ADVERTISING",
     "OTHER",
 ];
+
+/// The category that marks a bank row as (part of) the payout of a distribution already debited
+/// in the books; it is also the category of the debit itself.
+pub const PAYOUT_CATEGORY: &str = "DISTRIBUTION";
 
 /// Splits one CSV line into fields: commas separate, double quotes enclose fields that contain
 /// commas or quotes ("" is a quote inside them).
@@ -231,7 +254,7 @@ pub fn parse_statement(
         let date = NaiveDate::parse_from_str(f(0), "%Y-%m-%d")
             .map_err(|_| format!("line {line}: date {:?} is not a date like 2026-03-31", f(0)))?;
         let reference = f(1).to_string();
-        if reference.is_empty() || reference.len() > 64 {
+        if reference.is_empty() || reference.chars().count() > 64 {
             return Err(format!(
                 "line {line}: reference must have 1 to 64 characters"
             ));
@@ -262,9 +285,15 @@ pub fn parse_statement(
         let category = match fields.get(7).map(|c| c.trim()) {
             None | Some("") => None,
             Some(c) if CATEGORIES.contains(&c) => Some(c.to_string()),
+            Some(PAYOUT_CATEGORY) if amount < 0 => Some(PAYOUT_CATEGORY.to_string()),
+            Some(PAYOUT_CATEGORY) => {
+                return Err(format!(
+                    "line {line}: category {PAYOUT_CATEGORY} marks a payout: its amount must be negative"
+                ))
+            }
             Some(c) => {
                 return Err(format!(
-                    "line {line}: category {c:?} is not one of {}",
+                    "line {line}: category {c:?} is not one of {}, {PAYOUT_CATEGORY}",
                     CATEGORIES.join(", ")
                 ))
             }
@@ -301,36 +330,36 @@ mod tests {
     fn a_distribution_stays_committed_until_the_bank_pays_it_out() {
         let mut books = Books::new(0);
         assert_eq!(
-            books.apply("BANK_IMPORT", 100_000, 100_000),
+            books.apply("BANK_IMPORT", None, 100_000, 100_000),
             BookEffect::BankRow
         );
         // The committee distributes 60,000: the books hold 40,000 at once.
         assert_eq!(
-            books.apply("DISTRIBUTION", -60_000, 40_000),
+            books.apply("DISTRIBUTION", None, -60_000, 40_000),
             BookEffect::Booked
         );
         assert_eq!((books.balance(), books.pending()), (40_000, 60_000));
         // Interest arrives before the payout: the bank says 100,500, the books 40,500.
         assert_eq!(
-            books.apply("BANK_IMPORT", 500, 100_500),
+            books.apply("BANK_IMPORT", None, 500, 100_500),
             BookEffect::BankRow
         );
         assert_eq!(books.balance(), 40_500);
         // An outgoing row of another amount is not the payout.
         assert_eq!(
-            books.apply("BANK_IMPORT", -500, 100_000),
+            books.apply("BANK_IMPORT", None, -500, 100_000),
             BookEffect::BankRow
         );
         assert_eq!(books.balance(), 40_000);
         // The payout itself moves the bank, not the books.
         assert_eq!(
-            books.apply("BANK_IMPORT", -60_000, 40_000),
+            books.apply("BANK_IMPORT", None, -60_000, 40_000),
             BookEffect::SettlesDistribution
         );
         assert_eq!((books.balance(), books.pending()), (40_000, 0));
         // A second row of the same amount is an ordinary payment.
         assert_eq!(
-            books.apply("BANK_IMPORT", -60_000, -20_000),
+            books.apply("BANK_IMPORT", None, -60_000, -20_000),
             BookEffect::BankRow
         );
         assert_eq!(books.balance(), -20_000);
@@ -339,18 +368,40 @@ mod tests {
     #[test]
     fn the_oldest_of_equal_distributions_is_settled_first_and_an_income_row_settles_none() {
         let mut books = Books::new(10_000);
-        books.apply("DISTRIBUTION", -1_000, 9_000);
-        books.apply("DISTRIBUTION", -1_000, 8_000);
+        books.apply("DISTRIBUTION", None, -1_000, 9_000);
+        books.apply("DISTRIBUTION", None, -1_000, 8_000);
         assert_eq!(
-            books.apply("BANK_IMPORT", 1_000, 11_000),
+            books.apply("BANK_IMPORT", None, 1_000, 11_000),
             BookEffect::BankRow
         );
         assert_eq!((books.balance(), books.pending()), (9_000, 2_000));
         assert_eq!(
-            books.apply("BANK_IMPORT", -1_000, 10_000),
+            books.apply("BANK_IMPORT", None, -1_000, 10_000),
             BookEffect::SettlesDistribution
         );
         assert_eq!((books.balance(), books.pending()), (9_000, 1_000));
+    }
+
+    #[test]
+    fn rows_marked_as_payouts_settle_the_oldest_debits_by_their_amount() {
+        let mut books = Books::new(10_000);
+        books.apply("DISTRIBUTION", None, -3_000, 7_000);
+        books.apply("DISTRIBUTION", None, -2_000, 5_000);
+        // One household's payout of 500, then 2,700 across both debits.
+        let payout = Some(PAYOUT_CATEGORY);
+        assert_eq!(
+            books.apply("BANK_IMPORT", payout, -500, 9_500),
+            BookEffect::SettlesDistribution
+        );
+        assert_eq!((books.balance(), books.pending()), (5_000, 4_500));
+        books.apply("BANK_IMPORT", payout, -2_700, 6_800);
+        assert_eq!((books.balance(), books.pending()), (5_000, 1_800));
+        // An unmarked row of another amount is ordinary money going out.
+        assert_eq!(
+            books.apply("BANK_IMPORT", None, -800, 6_000),
+            BookEffect::BankRow
+        );
+        assert_eq!((books.balance(), books.pending()), (4_200, 1_800));
     }
 
     #[test]
