@@ -495,8 +495,7 @@ async fn writable_account(
         if manager.map(|c| c.id) != Some(holder) {
             return Err(AppError::forbidden(
                 "this public-income ledger is held by a company that no longer manages the estate",
-            )
-            .into());
+            ));
         }
     }
     Ok((account, estate, recorder))
