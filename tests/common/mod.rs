@@ -499,7 +499,11 @@ pub async fn ws_at(addr: SocketAddr) -> WsClient {
         "sec-websocket-protocol",
         "graphql-transport-ws".parse().expect("header"),
     );
-    let (stream, _) = tokio_tungstenite::connect_async(request)
+    // Small buffers, as the server's: a bench opens a thousand of these in one process.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(0);
+    let (stream, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), false)
         .await
         .expect("ws connect");
     WsClient { stream }
