@@ -84,6 +84,18 @@ fn statement(rows: &[&str]) -> String {
     s
 }
 
+/// Imports a statement and returns the account's balance after it.
+async fn import_balance(server: &TestServer, token: &str, account: &Value, csv: &str) -> Value {
+    let d = server
+        .data(
+            token,
+            IMPORT,
+            json!({"input": {"accountId": account, "csv": csv}}),
+        )
+        .await;
+    d["importBankStatement"]["balance"].clone()
+}
+
 async fn balance(server: &TestServer, token: &str, account: &Value) -> String {
     let d = server
         .data(
@@ -568,15 +580,8 @@ async fn the_money_follows_from_the_bank_to_a_distribution_by_area() {
             "2024-12-30,YJINT001,银行,12.34,CNY,{},结息",
             fmt(running + 1_234)
         )]);
-        let d = server
-            .data(
-                &member,
-                IMPORT,
-                json!({"input": {"accountId": account["id"], "csv": interest}}),
-            )
-            .await;
         assert_eq!(
-            d["importBankStatement"]["balance"],
+            import_balance(&server, &member, &account["id"], &interest).await,
             fmt(running + 1_234 - 100_001),
             "{at} the committed distribution is not put back by the next import"
         );
@@ -585,15 +590,8 @@ async fn the_money_follows_from_the_bank_to_a_distribution_by_area() {
             "2024-12-31,YJPAY002,全体业主,-1000.01,CNY,{},公共收益分配",
             fmt(running + 1_234 - 100_001)
         )]);
-        let d = server
-            .data(
-                &member,
-                IMPORT,
-                json!({"input": {"accountId": account["id"], "csv": payout}}),
-            )
-            .await;
         assert_eq!(
-            d["importBankStatement"]["balance"],
+            import_balance(&server, &member, &account["id"], &payout).await,
             fmt(running + 1_234 - 100_001),
             "{at}"
         );
