@@ -337,6 +337,30 @@ async fn the_public_income_ledger_belongs_to_the_managing_company_and_corrects_b
             d["node"]["entries"]["edges"].as_array().map(Vec::len),
             Some(2)
         );
+        // The estate changes hands: the new company's manager reads it but does not write into
+        // its predecessor's ledger.
+        {
+            use diesel_async::RunQueryDsl;
+            let mut conn = server.state.db.conn().await.expect("conn");
+            diesel::sql_query(format!(
+                "UPDATE estate_managements SET company_id = \
+                 (SELECT company_id FROM staff WHERE id = {}) WHERE estate_id = {}",
+                server.demo().property_manager,
+                number(&json!(HONGDAO))
+            ))
+            .execute(&mut *conn)
+            .await
+            .expect("hand the estate over");
+        }
+        let b = server
+            .gql(
+                Some(&server.demo_token(Role::PropertyManager)),
+                RECORD,
+                entry("1.00"),
+            )
+            .await;
+        assert_eq!(code(&b), "FORBIDDEN", "{b}");
+        assert!(message(&b).contains("no longer manages"), "{b}");
         server.stop().await;
     }
 }

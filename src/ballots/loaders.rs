@@ -10,19 +10,7 @@ use super::lifecycle::BallotState;
 use super::model::{BallotRow, ItemRow, OptionRow, TallyRow};
 use super::repo;
 use crate::db::Db;
-use crate::registry::loaders::{LoadError, LOADER_DELAY};
-
-fn load_error(e: impl std::fmt::Display) -> LoadError {
-    LoadError(e.to_string())
-}
-
-fn group<K: std::hash::Hash + Eq, V>(rows: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
-    let mut map: HashMap<K, Vec<V>> = HashMap::new();
-    for (k, v) in rows {
-        map.entry(k).or_default().push(v);
-    }
-    map
-}
+use crate::registry::loaders::{group, load_error, LoadError, LOADER_DELAY};
 
 /// The items of each ballot.
 pub struct ItemsByBallot(pub Db);
@@ -101,22 +89,24 @@ impl Loader<BallotPageKey> for BallotPagesByEstate {
         );
         let mut out = HashMap::new();
         for ((state, item_kind, before_id, limit), estate_ids) in groups {
-            let ids = estate_ids
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
-            let mut conditions = format!("t.estate_id IN ({ids}) AND t.id < {before_id}");
+            let mut filter = String::new();
             if let Some(s) = state {
-                conditions.push_str(&format!(" AND t.state = '{}'", s.as_db()));
+                filter.push_str(&format!(" AND t.state = '{}'", s.as_db()));
             }
             if let Some(k) = item_kind {
-                conditions.push_str(&format!(
+                filter.push_str(&format!(
                     " AND t.id IN (SELECT ballot_id FROM ballot_items WHERE kind = '{}')",
                     k.as_db()
                 ));
             }
-            let ids = crate::db::newest_ids_per_estate(&mut conn, "ballots", &conditions, limit)
+            let page = crate::db::NewestPerEstate {
+                table: "ballots",
+                estate_ids: &estate_ids,
+                before_id,
+                filter: &filter,
+                limit,
+            };
+            let ids = crate::db::newest_ids_per_estate(&mut conn, page)
                 .await
                 .map_err(load_error)?;
             let mut rows = repo::ballots_by_ids(&mut conn, &ids)

@@ -469,21 +469,6 @@ pub async fn voters_of_owner(
         .await
 }
 
-/// The voter a house belongs to on a ballot's roll.
-pub async fn voter_of_house(
-    conn: &mut DbConnection,
-    ballot_id: i64,
-    house_id: i64,
-) -> QResult<Option<i64>> {
-    ballot_voter_houses::table
-        .filter(ballot_voter_houses::ballot_id.eq(ballot_id))
-        .filter(ballot_voter_houses::house_id.eq(house_id))
-        .select(ballot_voter_houses::voter_id)
-        .first(conn)
-        .await
-        .optional()
-}
-
 pub async fn voter(
     conn: &mut DbConnection,
     ballot_id: i64,

@@ -291,16 +291,23 @@ pub async fn run_migrations(url: &DatabaseUrl) -> Result<usize, DbError> {
     }
 }
 
-/// True when the error is a unique-constraint violation (e.g. a duplicate credit code).
-/// The ids of each estate's newest rows of `table` (which has `id` and `estate_id`) among those
-/// matching `conditions`, at most `limit` per estate: one statement for a page of many estates,
-/// by a window function (both backends have them). The table is aliased `t` in `conditions`.
-/// Callers splice only integers and closed-set literals into `conditions`.
+/// One page for many estates: each estate's newest rows of `table` (which has `id` and
+/// `estate_id`) with an id below `before_id` (the cursor), at most `limit` each.
+pub struct NewestPerEstate<'a> {
+    pub table: &'static str,
+    pub estate_ids: &'a [i64],
+    pub before_id: i64,
+    /// More conditions, each starting with " AND ", on the table aliased `t`. Callers splice
+    /// only integers and closed-set literals into it.
+    pub filter: &'a str,
+    pub limit: i64,
+}
+
+/// The ids of a [`NewestPerEstate`] page: one statement for all its estates, by a window
+/// function (both backends have them).
 pub async fn newest_ids_per_estate(
     conn: &mut DbConnection,
-    table: &'static str,
-    conditions: &str,
-    limit: i64,
+    page: NewestPerEstate<'_>,
 ) -> diesel::QueryResult<Vec<i64>> {
     use diesel_async::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
@@ -308,9 +315,24 @@ pub async fn newest_ids_per_estate(
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         id: i64,
     }
+    let NewestPerEstate {
+        table,
+        estate_ids,
+        before_id,
+        filter,
+        limit,
+    } = page;
+    if estate_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = estate_ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     let sql = format!(
         "SELECT id FROM (SELECT t.id, ROW_NUMBER() OVER (PARTITION BY t.estate_id ORDER BY t.id DESC) AS rn \
-         FROM {table} t WHERE {conditions}) ranked WHERE rn <= {limit}"
+         FROM {table} t WHERE t.estate_id IN ({ids}) AND t.id < {before_id}{filter}) ranked WHERE rn <= {limit}"
     );
     Ok(diesel::sql_query(sql)
         .load::<Id>(conn)
@@ -320,6 +342,7 @@ pub async fn newest_ids_per_estate(
         .collect())
 }
 
+/// True when the error is a unique-constraint violation (e.g. a duplicate credit code).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(
         e,

@@ -331,8 +331,8 @@ impl async_graphql::dataloader::Loader<i64> for ContractByEstate {
         &self,
         keys: &[i64],
     ) -> std::result::Result<HashMap<i64, Self::Value>, Self::Error> {
-        let err = |e: &dyn std::fmt::Display| crate::registry::loaders::LoadError(e.to_string());
-        let mut conn = self.0.conn().await.map_err(|e| err(&e))?;
+        use crate::registry::loaders::load_error;
+        let mut conn = self.0.conn().await.map_err(load_error)?;
         // The server's clock, which the rest of the API (and the tests) go by.
         let today = self.1.now().date();
         let rows: Vec<(i64, i64, i64, NaiveDate, NaiveDate, String, String)> =
@@ -352,7 +352,7 @@ impl async_graphql::dataloader::Loader<i64> for ContractByEstate {
                 ))
                 .load(&mut *conn)
                 .await
-                .map_err(|e| err(&e))?;
+                .map_err(load_error)?;
         let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
         let fees: Vec<(i64, String, i64)> = fee_standards::table
             .filter(fee_standards::contract_id.eq_any(&ids))
@@ -364,7 +364,7 @@ impl async_graphql::dataloader::Loader<i64> for ContractByEstate {
             ))
             .load(&mut *conn)
             .await
-            .map_err(|e| err(&e))?;
+            .map_err(load_error)?;
         // The latest contract in force wins.
         let mut out = HashMap::new();
         for row in rows {

@@ -14,11 +14,7 @@ use super::repo::{self, DisclosureRow};
 use super::rules::DisclosureKind;
 use crate::db::schema::disclosures;
 use crate::db::Db;
-use crate::registry::loaders::{LoadError, LOADER_DELAY};
-
-fn load_error(e: impl std::fmt::Display) -> LoadError {
-    LoadError(e.to_string())
-}
+use crate::registry::loaders::{group, load_error, LoadError, LOADER_DELAY};
 
 fn app_error(e: crate::error::AppError) -> LoadError {
     // The detail of an internal error is logged, never answered: keep it for the log.
@@ -80,39 +76,31 @@ impl Loader<DisclosurePageKey> for DisclosurePagesByEstate {
         keys: &[DisclosurePageKey],
     ) -> Result<HashMap<DisclosurePageKey, Vec<DisclosureRow>>, LoadError> {
         let mut conn = self.0.conn().await.map_err(load_error)?;
-        let mut groups: HashMap<(Option<DisclosureKind>, i64, i64), Vec<i64>> = HashMap::new();
-        for k in keys {
-            groups
-                .entry((k.kind, k.before_id, k.limit))
-                .or_default()
-                .push(k.estate_id);
-        }
+        let groups = group(
+            keys.iter()
+                .map(|k| ((k.kind, k.before_id, k.limit), k.estate_id)),
+        );
         let mut out = HashMap::new();
         for ((kind, before_id, limit), estate_ids) in groups {
-            // Only integers and an enum's fixed names are spliced in.
-            let ids = estate_ids
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
-            let mut conditions = format!("t.estate_id IN ({ids}) AND t.id < {before_id}");
-            if let Some(k) = kind {
-                conditions.push_str(&format!(" AND t.kind = '{}'", k.as_db()));
-            }
-            let page_ids =
-                crate::db::newest_ids_per_estate(&mut conn, "disclosures", &conditions, limit)
-                    .await
-                    .map_err(load_error)?;
+            // Only an enum's fixed names are spliced in.
+            let filter = kind.map_or(String::new(), |k| format!(" AND t.kind = '{}'", k.as_db()));
+            let page = crate::db::NewestPerEstate {
+                table: "disclosures",
+                estate_ids: &estate_ids,
+                before_id,
+                filter: &filter,
+                limit,
+            };
+            let page_ids = crate::db::newest_ids_per_estate(&mut conn, page)
+                .await
+                .map_err(load_error)?;
             let rows: Vec<DisclosureRow> = disclosures::table
                 .filter(disclosures::id.eq_any(&page_ids))
                 .order(disclosures::id.desc())
                 .load(&mut *conn)
                 .await
                 .map_err(load_error)?;
-            let mut by_estate: HashMap<i64, Vec<DisclosureRow>> = HashMap::new();
-            for r in rows {
-                by_estate.entry(r.estate_id).or_default().push(r);
-            }
+            let mut by_estate = group(rows.into_iter().map(|r| (r.estate_id, r)));
             for estate_id in estate_ids {
                 let key = DisclosurePageKey {
                     estate_id,

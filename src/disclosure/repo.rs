@@ -205,26 +205,6 @@ pub async fn publish(
     conn.transaction(async |c| append(c, p, now).await).await
 }
 
-pub async fn disclosures_page(
-    conn: &mut DbConnection,
-    estate_id: i64,
-    kind: Option<DisclosureKind>,
-    before_id: i64,
-    limit: i64,
-) -> Result<Vec<DisclosureRow>, AppError> {
-    let mut q = disclosures::table
-        .filter(disclosures::estate_id.eq(estate_id))
-        .filter(disclosures::id.lt(before_id))
-        .into_boxed::<crate::db::DbBackend>();
-    if let Some(k) = kind {
-        q = q.filter(disclosures::kind.eq(k.as_db()));
-    }
-    Ok(q.order(disclosures::id.desc())
-        .limit(limit)
-        .load(conn)
-        .await?)
-}
-
 /// Recomputes each estate's chain from its first disclosure: true where every link holds.
 pub async fn chains_intact(
     conn: &mut DbConnection,
@@ -235,14 +215,15 @@ pub async fn chains_intact(
         .order((disclosures::estate_id, disclosures::chain_seq))
         .load(conn)
         .await?;
-    let mut by_estate: HashMap<i64, Vec<DisclosureRow>> =
-        estate_ids.iter().map(|e| (*e, Vec::new())).collect();
-    for r in rows {
-        by_estate.entry(r.estate_id).or_default().push(r);
-    }
-    Ok(by_estate
-        .into_iter()
-        .map(|(estate_id, rows)| (estate_id, chain_holds(estate_id, &rows)))
+    let by_estate = crate::registry::loaders::group(rows.into_iter().map(|r| (r.estate_id, r)));
+    Ok(estate_ids
+        .iter()
+        .map(|e| {
+            (
+                *e,
+                chain_holds(*e, by_estate.get(e).map_or(&[], Vec::as_slice)),
+            )
+        })
         .collect())
 }
 
@@ -259,7 +240,7 @@ fn chain_holds(estate_id: i64, rows: &[DisclosureRow]) -> bool {
         .link(&prev);
         if r.chain_seq != i as i64 + 1
             || r.prev_hash != prev
-            || r.content_hash != content_hash(&r.content)
+            || r.content_hash != recomputed
             || r.hash != h
         {
             return false;
@@ -334,13 +315,13 @@ pub async fn public_income_statement(
         let category = e.category.clone().unwrap_or_else(|| "UNCLASSIFIED".into());
         let line = lines.entry(category).or_default();
         let amount = i128::from(e.amount_fen);
-        // A reversal nets against the side of the entry it reverses (a refunded parking fee is
-        // less income, not an expense).
-        match (e.reverses_entry_id.is_some(), amount >= 0) {
-            (false, true) => line.0 += amount,
-            (false, false) => line.1 -= amount,
-            (true, false) => line.0 += amount,
-            (true, true) => line.1 -= amount,
+        // Money in is income and money out an expense, but a reversal nets against the side of
+        // the entry it reverses (a refunded parking fee is less income, not an expense).
+        let income_side = (amount >= 0) != e.reverses_entry_id.is_some();
+        if income_side {
+            line.0 += amount;
+        } else {
+            line.1 -= amount;
         }
     }
     let (income, expense) = lines.values().fold((0, 0), |a, l| (a.0 + l.0, a.1 + l.1));

@@ -922,11 +922,11 @@ impl async_graphql::dataloader::Loader<i64> for AccountsByEstate {
         &self,
         keys: &[i64],
     ) -> std::result::Result<std::collections::HashMap<i64, Vec<AccountRow>>, Self::Error> {
-        let err = |e: &dyn std::fmt::Display| crate::registry::loaders::LoadError(e.to_string());
-        let mut conn = self.0.conn().await.map_err(|e| err(&e))?;
+        use crate::registry::loaders::load_error;
+        let mut conn = self.0.conn().await.map_err(load_error)?;
         let rows = repo::accounts_for(&mut conn, keys)
             .await
-            .map_err(|e| err(&e))?;
+            .map_err(load_error)?;
         let mut map: std::collections::HashMap<i64, Vec<AccountRow>> =
             std::collections::HashMap::new();
         for r in rows {

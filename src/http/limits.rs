@@ -9,7 +9,7 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 /// variables: no text of the domain holds one, PostgreSQL cannot store one, and a chain hash or a
 /// log line should never have to. Checked before anything runs, so the refusal is the same on
 /// both backends.
-pub fn nul_free(request: &async_graphql::Request) -> Result<(), Refusal> {
+fn nul_free(request: &async_graphql::Request) -> Result<(), Refusal> {
     fn value_has_nul(v: &async_graphql::Value) -> bool {
         match v {
             async_graphql::Value::String(s) => s.contains('\0'),
@@ -53,20 +53,35 @@ fn aliases(set: &SelectionSet) -> usize {
         .sum()
 }
 
-/// The deepest field nesting of a selection set, following fragment spreads (a spread already
-/// on the path counts as a leaf, so cycles end).
-fn depth<'a>(set: &'a SelectionSet, doc: &'a ExecutableDocument, path: &mut Vec<&'a str>) -> usize {
+/// The heaviest path down a selection set, following fragment spreads (a spread already on the
+/// path counts as a leaf, so cycles end). Each field on the path adds `weight(name, inside)`,
+/// where `inside` says whether the path has entered `__schema` or `__type`.
+fn heaviest_path<'a>(
+    set: &'a SelectionSet,
+    doc: &'a ExecutableDocument,
+    inside: bool,
+    weight: fn(&str, bool) -> usize,
+    path: &mut Vec<&'a str>,
+) -> usize {
     set.items
         .iter()
         .map(|s| match &s.node {
-            Selection::Field(f) => 1 + depth(&f.node.selection_set.node, doc, path),
-            Selection::InlineFragment(i) => depth(&i.node.selection_set.node, doc, path),
+            Selection::Field(f) => {
+                let name = f.node.name.node.as_str();
+                let inside = inside || name == "__schema" || name == "__type";
+                weight(name, inside)
+                    + heaviest_path(&f.node.selection_set.node, doc, inside, weight, path)
+            }
+            Selection::InlineFragment(i) => {
+                heaviest_path(&i.node.selection_set.node, doc, inside, weight, path)
+            }
             Selection::FragmentSpread(spread) => {
                 let name = spread.node.fragment_name.node.as_str();
                 match doc.fragments.get(&spread.node.fragment_name.node) {
                     Some(f) if !path.contains(&name) => {
                         path.push(name);
-                        let d = depth(&f.node.selection_set.node, doc, path);
+                        let d =
+                            heaviest_path(&f.node.selection_set.node, doc, inside, weight, path);
                         path.pop();
                         d
                     }
@@ -76,6 +91,11 @@ fn depth<'a>(set: &'a SelectionSet, doc: &'a ExecutableDocument, path: &mut Vec<
         })
         .max()
         .unwrap_or(0)
+}
+
+/// The deepest field nesting of an operation.
+fn depth(set: &SelectionSet, doc: &ExecutableDocument) -> usize {
+    heaviest_path(set, doc, false, |_, _| 1, &mut Vec::new())
 }
 
 /// The most directives on any one field.
@@ -128,43 +148,29 @@ const INTROSPECTION_LISTS: [&str; 4] = ["fields", "interfaces", "possibleTypes",
 /// How deeply the introspection lists nest below `__schema` or `__type` (graphql-js's
 /// MaxIntrospectionDepthRule counts the same way). The playground's own introspection query
 /// nests them one deep.
-fn introspection_depth<'a>(
-    set: &'a SelectionSet,
-    doc: &'a ExecutableDocument,
-    inside: bool,
-    path: &mut Vec<&'a str>,
-) -> usize {
-    set.items
-        .iter()
-        .map(|s| match &s.node {
-            Selection::Field(f) => {
-                let name = f.node.name.node.as_str();
-                let inside = inside || name == "__schema" || name == "__type";
-                let here = usize::from(inside && INTROSPECTION_LISTS.contains(&name));
-                here + introspection_depth(&f.node.selection_set.node, doc, inside, path)
-            }
-            Selection::InlineFragment(i) => {
-                introspection_depth(&i.node.selection_set.node, doc, inside, path)
-            }
-            Selection::FragmentSpread(spread) => {
-                let name = spread.node.fragment_name.node.as_str();
-                match doc.fragments.get(&spread.node.fragment_name.node) {
-                    Some(f) if !path.contains(&name) => {
-                        path.push(name);
-                        let d = introspection_depth(&f.node.selection_set.node, doc, inside, path);
-                        path.pop();
-                        d
-                    }
-                    _ => 0,
-                }
-            }
-        })
-        .max()
-        .unwrap_or(0)
+fn introspection_depth(set: &SelectionSet, doc: &ExecutableDocument) -> usize {
+    heaviest_path(
+        set,
+        doc,
+        false,
+        |name, inside| usize::from(inside && INTROSPECTION_LISTS.contains(&name)),
+        &mut Vec::new(),
+    )
 }
 
 /// Introspection lists may nest at most this deep (graphql-js refuses three levels as well).
 pub const MAX_INTROSPECTION_DEPTH: usize = 2;
+
+/// Everything checked on a request before it runs, over HTTP and WebSocket alike: the
+/// document's limits, then its text.
+pub fn check_request(
+    request: &async_graphql::Request,
+    doc: &ExecutableDocument,
+    limits: DocumentLimits,
+) -> Result<(), Refusal> {
+    check(&request.query, doc, limits)?;
+    nul_free(request)
+}
 
 /// The limits a document is checked against.
 #[derive(Debug, Clone, Copy)]
@@ -234,7 +240,7 @@ pub fn check(query: &str, doc: &ExecutableDocument, limits: DocumentLimits) -> R
     let deepest = doc
         .operations
         .iter()
-        .map(|(_, op)| depth(&op.node.selection_set.node, doc, &mut Vec::new()))
+        .map(|(_, op)| depth(&op.node.selection_set.node, doc))
         .max()
         .unwrap_or(0);
     if deepest > max_depth {
@@ -267,9 +273,7 @@ pub fn check(query: &str, doc: &ExecutableDocument, limits: DocumentLimits) -> R
     let nested = doc
         .operations
         .iter()
-        .map(|(_, op)| {
-            introspection_depth(&op.node.selection_set.node, doc, false, &mut Vec::new())
-        })
+        .map(|(_, op)| introspection_depth(&op.node.selection_set.node, doc))
         .max()
         .unwrap_or(0);
     if nested > MAX_INTROSPECTION_DEPTH {
@@ -284,8 +288,22 @@ pub fn check(query: &str, doc: &ExecutableDocument, limits: DocumentLimits) -> R
     Ok(())
 }
 
+/// Codes the errors the engine raised itself, over HTTP and WebSocket alike: the limits have
+/// their own codes; others without a path come from validation, with a path from coercing an
+/// argument the client sent. Errors that carry a code already keep it.
+pub fn code_engine_response_errors(errors: &mut [async_graphql::ServerError]) {
+    for e in errors {
+        let code = code_for_engine_message(&e.message).unwrap_or(if e.path.is_empty() {
+            "GRAPHQL_VALIDATION_FAILED"
+        } else {
+            "BAD_USER_INPUT"
+        });
+        crate::graphql::code_engine_errors(std::slice::from_mut(e), code);
+    }
+}
+
 /// Gives the schema's own limit errors their codes (async-graphql raises them without one).
-pub fn code_for_engine_message(message: &str) -> Option<&'static str> {
+fn code_for_engine_message(message: &str) -> Option<&'static str> {
     let m = message.to_lowercase();
     if m.contains("nested too deep") || m.contains("recursion depth") {
         Some("QUERY_TOO_DEEP")

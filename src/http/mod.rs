@@ -297,14 +297,11 @@ async fn run(
             };
         }
     };
-    if let Err(r) = limits::check(
-        &request.query,
+    if let Err(r) = limits::check_request(
+        &request,
         &document,
         limits::DocumentLimits::of(&state.limits),
     ) {
-        return refusal(r.code, r.message, state, media);
-    }
-    if let Err(r) = limits::nul_free(&request) {
         return refusal(r.code, r.message, state, media);
     }
     let operation = operation_type(&document, request.operation_name.as_deref());
@@ -353,16 +350,7 @@ async fn run(
             media,
         );
     };
-    // Errors the engine raised itself: the limits have their own codes; others without a path
-    // come from validation, with a path from coercing an argument the client sent.
-    for e in response.errors.iter_mut() {
-        let code = limits::code_for_engine_message(&e.message).unwrap_or(if e.path.is_empty() {
-            "GRAPHQL_VALIDATION_FAILED"
-        } else {
-            "BAD_USER_INPUT"
-        });
-        code_engine_errors(std::slice::from_mut(e), code);
-    }
+    limits::code_engine_response_errors(&mut response.errors);
     for e in &response.errors {
         let code = e
             .extensions

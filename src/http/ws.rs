@@ -219,7 +219,7 @@ pub async fn serve(
         address,
     };
     let ending = connection.run(&mut incoming, &mut slot).await;
-    connection.stop_all();
+    connection.end_all();
     match ending {
         Close::With(code, reason) => {
             let frame = CloseFrame {
@@ -364,13 +364,7 @@ impl Connection<'_> {
                     }
                 }
                 ClientMessage::Complete { id } => {
-                    if let Some(task) = self.operations.remove(&id) {
-                        task.abort();
-                        self.state
-                            .connections
-                            .subscriptions
-                            .fetch_sub(1, Ordering::Relaxed);
-                    }
+                    self.end_operation(&id);
                 }
             }
         }
@@ -436,12 +430,7 @@ impl Connection<'_> {
                     "message": "your access changed; subscribe again",
                     "extensions": {"code": "FORBIDDEN"},
                 }]);
-                for (id, task) in self.operations.drain() {
-                    task.abort();
-                    self.state
-                        .connections
-                        .subscriptions
-                        .fetch_sub(1, Ordering::Relaxed);
+                for id in self.end_all() {
                     self.outbox
                         .push(serde_json::json!({"id": id, "type": "error", "payload": error}));
                 }
@@ -464,14 +453,8 @@ impl Connection<'_> {
         viewer: &Viewer,
         token: &str,
     ) -> Result<(), Close> {
-        let (finished_tx, finished_rx) = &mut self.finished;
-        while let Ok(done) = finished_rx.try_recv() {
-            if self.operations.remove(&done).is_some() {
-                self.state
-                    .connections
-                    .subscriptions
-                    .fetch_sub(1, Ordering::Relaxed);
-            }
+        while let Ok(done) = self.finished.1.try_recv() {
+            self.end_operation(&done);
         }
         if self.operations.contains_key(&id) {
             return Err(close(4409, format!("Subscriber for {id} already exists")));
@@ -501,15 +484,11 @@ impl Connection<'_> {
                 return Ok(());
             }
             Ok(document) => {
-                if let Err(r) = limits::check(
-                    &request.query,
+                if let Err(r) = limits::check_request(
+                    &request,
                     &document,
                     limits::DocumentLimits::of(&self.state.limits),
                 ) {
-                    self.outbox.push(refuse(r.code, r.message));
-                    return Ok(());
-                }
-                if let Err(r) = limits::nul_free(&request) {
                     self.outbox.push(refuse(r.code, r.message));
                     return Ok(());
                 }
@@ -528,7 +507,7 @@ impl Connection<'_> {
             id.clone(),
             stream,
             self.outbox.clone(),
-            finished_tx.clone(),
+            self.finished.0.clone(),
         ));
         self.state
             .connections
@@ -538,15 +517,25 @@ impl Connection<'_> {
         Ok(())
     }
 
-    /// Ends every operation (the connection is closing).
-    fn stop_all(&mut self) {
-        for (_, task) in self.operations.drain() {
+    /// Ends one operation (completed by the client or finished by itself), keeping the server's
+    /// active-subscriptions gauge in step.
+    fn end_operation(&mut self, id: &str) {
+        if let Some(task) = self.operations.remove(id) {
             task.abort();
             self.state
                 .connections
                 .subscriptions
                 .fetch_sub(1, Ordering::Relaxed);
         }
+    }
+
+    /// Ends every operation; returns their ids.
+    fn end_all(&mut self) -> Vec<String> {
+        let ids: Vec<String> = self.operations.keys().cloned().collect();
+        for id in &ids {
+            self.end_operation(id);
+        }
+        ids
     }
 }
 
@@ -560,15 +549,7 @@ async fn run_operation(
 ) {
     let mut first = true;
     while let Some(mut response) = stream.next().await {
-        for e in response.errors.iter_mut() {
-            let code =
-                limits::code_for_engine_message(&e.message).unwrap_or(if e.path.is_empty() {
-                    "GRAPHQL_VALIDATION_FAILED"
-                } else {
-                    "BAD_USER_INPUT"
-                });
-            code_engine_errors(std::slice::from_mut(e), code);
-        }
+        limits::code_engine_response_errors(&mut response.errors);
         let never_ran = response.data == async_graphql::Value::Null
             && !response.errors.is_empty()
             && response.errors.iter().all(|e| e.path.is_empty());

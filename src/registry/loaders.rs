@@ -26,12 +26,15 @@ impl From<LoadError> for async_graphql::Error {
     }
 }
 
-fn load_error(e: impl std::fmt::Display) -> LoadError {
+/// A loader's error from any error with a message (the database's, the pool's).
+pub fn load_error(e: impl std::fmt::Display) -> LoadError {
     LoadError(e.to_string())
 }
 
 /// Groups rows into a map of key to the rows that share it, keeping their order.
-fn group<K: std::hash::Hash + Eq, V>(rows: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
+pub fn group<K: std::hash::Hash + Eq, V>(
+    rows: impl IntoIterator<Item = (K, V)>,
+) -> HashMap<K, Vec<V>> {
     let mut map: HashMap<K, Vec<V>> = HashMap::new();
     for (k, v) in rows {
         map.entry(k).or_default().push(v);
